@@ -1,0 +1,3 @@
+from arcus_tui.cli import main
+
+raise SystemExit(main())
