@@ -93,7 +93,7 @@ class _Reader:
         if not isinstance(hosts_raw, list):
             self.problem(("host",), "hosts must be written as [[host]] tables")
             hosts_raw = []
-        user = cluster.get("user") or _current_user()
+        user = cluster.get("user") or current_user()
         common = {key: cluster[key] for key in ("ssh_port", "install_dir", "identity_file") if key in cluster}
         hosts = [self.host(item, index, user, common) for index, item in enumerate(hosts_raw)]
         if "service_code" not in cluster or any(host is None for host in hosts):
@@ -136,7 +136,7 @@ class _Reader:
         return nodes
 
 
-def _current_user() -> str:
+def current_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in this environment (e.g. a container's unknown uid)

@@ -1,0 +1,148 @@
+"""What a plan step does on one host, as data the runner executes and `plan` prints.
+
+Each action can `describe()` itself as the exact lines an operator would read
+before saying yes: shell commands verbatim, file contents in full, znode
+operations one per line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional, Union
+
+ARCUS_ROOT = "/arcus"
+CACHE_LIST = "/arcus/cache_list"
+CLIENT_LIST = "/arcus/client_list"
+CACHE_SERVER_MAPPING = "/arcus/cache_server_mapping"
+
+
+@dataclass(frozen=True)
+class MakeKey:
+    """Make the gateway's SSH key unless one exists (never overwritten)."""
+
+    key_type: str = "ed25519"
+
+    def describe(self) -> list[str]:
+        return [f"make the gateway SSH key ({self.key_type}) unless one exists; ~/.ssh 0700, private key 0600"]
+
+
+@dataclass(frozen=True)
+class CopyKey:
+    """Append the gateway's public key to the host's authorized_keys, logging in with a password."""
+
+    def describe(self) -> list[str]:
+        return ["log in with the password (asked once, kept in memory only)",
+                "append the gateway public key to ~/.ssh/authorized_keys unless present (~/.ssh 0700, file 0600)"]
+
+
+@dataclass(frozen=True)
+class VerifyLogin:
+    def describe(self) -> list[str]:
+        return ["log in with the key only (password authentication off) and run `true`"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    source: str  # on the gateway
+    destination: str  # on the host
+
+    def describe(self) -> list[str]:
+        return [f"upload {self.source} -> {self.destination} (files whose checksum matches are skipped)"]
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    path: str
+    content: str
+    mode: int = 0o644
+
+    def describe(self) -> list[str]:
+        lines = [f"write {self.path} (mode {self.mode:o}) unless it already holds:"]
+        return lines + [f"    {line}" for line in self.content.splitlines()]
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A shell command; `unless` is a shell test that, when true, means the work is already done."""
+
+    command: str
+    unless: Optional[str] = None
+
+    def describe(self) -> list[str]:
+        if self.unless:
+            return [f"unless {self.unless}:", f"    $ {self.command}"]
+        return [f"$ {self.command}"]
+
+
+@dataclass(frozen=True)
+class WaitForQuorum:
+    members: tuple[str, ...]  # host:client_port
+    timeout: float = 60.0
+
+    def describe(self) -> list[str]:
+        return [f"poll `srvr` on {', '.join(self.members)} until one leader and the rest followers "
+                f"(or one standalone), at most {self.timeout:g}s"]
+
+
+@dataclass(frozen=True)
+class InitRegistry:
+    def describe(self) -> list[str]:
+        paths = (ARCUS_ROOT, CACHE_LIST, CLIENT_LIST, CACHE_SERVER_MAPPING)
+        return ["unless /arcus exists, in one transaction:"] + [f"    create {path}" for path in paths]
+
+
+@dataclass(frozen=True)
+class NodeMapping:
+    endpoint: str  # ip:port
+    config: dict
+
+    def config_json(self) -> str:
+        return json.dumps(self.config, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class RegisterService:
+    service_code: str
+    cluster_json: dict  # the ARCUS cluster JSON (serviceCode, servers, config)
+    mappings: tuple[NodeMapping, ...]
+
+    def describe(self) -> list[str]:
+        svc = self.service_code
+        lines = [
+            "in one transaction (ARCUS register; nothing is written if it is already registered as below):",
+            f"    create or set {CACHE_LIST}/{svc} = the cluster JSON + created/modified times (created kept)",
+            f"    create {CLIENT_LIST}/{svc} unless present",
+            f"    delete this service's mappings that are not listed below",
+        ]
+        for mapping in self.mappings:
+            lines.append(f"    create {CACHE_SERVER_MAPPING}/{mapping.endpoint} = {mapping.config_json()}")
+            lines.append(f"    create {CACHE_SERVER_MAPPING}/{mapping.endpoint}/{svc}")
+        return lines
+
+
+@dataclass(frozen=True)
+class WaitForNodesOnline:
+    service_code: str
+    endpoints: tuple[str, ...]
+    timeout: float = 60.0
+
+    def describe(self) -> list[str]:
+        return [f"watch {CACHE_LIST}/{self.service_code} until {len(self.endpoints)} node(s) are online: "
+                f"{', '.join(self.endpoints)} (at most {self.timeout:g}s)"]
+
+
+@dataclass(frozen=True)
+class UnregisterService:
+    service_code: str
+
+    def describe(self) -> list[str]:
+        svc = self.service_code
+        return [
+            "in one transaction (refused while nodes are still online):",
+            f"    delete {CACHE_LIST}/{svc}, {CLIENT_LIST}/{svc} and every {CACHE_SERVER_MAPPING}/<ip:port>/{svc}",
+        ]
+
+
+Action = Union[MakeKey, CopyKey, VerifyLogin, Upload, WriteFile, RunCommand, WaitForQuorum,
+               InitRegistry, RegisterService, WaitForNodesOnline, UnregisterService]

@@ -1,0 +1,217 @@
+"""The setup and teardown plans: ordered steps, each a set of actions per host.
+
+A plan is data. `arcus-tui plan` prints it, the deploy runner executes it, and
+the UI shows it as rows of steps and columns of hosts. A step runs on all of
+its hosts at once; a host that failed a step is skipped by the steps that
+depend on it, while the other hosts go on.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+from arcus_tui.events import GATEWAY
+from arcus_tui.model import Cluster
+from arcus_tui.model.arcus_json import export_arcus
+
+from . import actions, recipes
+from .layout import InstallLayout
+
+
+class StepId(str, enum.Enum):
+    MAKE_KEY = "make-key"
+    COPY_KEY = "copy-key"
+    VERIFY_LOGIN = "verify-login"
+    UPLOAD_PACKAGE = "upload-package"
+    ZOOKEEPER_CONFIG = "zookeeper-config"
+    ZOOKEEPER_START = "zookeeper-start"
+    ZOOKEEPER_QUORUM = "zookeeper-quorum"
+    ZOOKEEPER_INIT = "zookeeper-init"
+    REGISTER = "register"
+    MEMCACHED_START = "memcached-start"
+    MEMCACHED_ONLINE = "memcached-online"
+    MEMCACHED_STOP = "memcached-stop"
+    UNREGISTER = "unregister"
+    ZOOKEEPER_STOP = "zookeeper-stop"
+
+
+REGISTRY = "zookeeper"
+"""Target name for steps that talk to the ensemble as a whole rather than to one host."""
+
+
+@dataclass(frozen=True)
+class Step:
+    id: StepId
+    title: str
+    actions: dict[str, tuple[actions.Action, ...]]  # target (host name, GATEWAY or REGISTRY) -> actions
+    depends_on: tuple[StepId, ...] = ()
+    per_host: bool = True  # a host failing here blocks only that host's later steps
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.actions)
+
+
+@dataclass(frozen=True)
+class Plan:
+    cluster: Cluster
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    def step(self, step_id: StepId) -> Step:
+        return next(step for step in self.steps if step.id is step_id)
+
+    def describe(self) -> Iterator[str]:
+        """Every step, and under it every target's exact actions."""
+        for number, step in enumerate(self.steps, start=1):
+            yield f"{number}. {step.title} [{step.id.value}]"
+            for target, target_actions in step.actions.items():
+                yield f"   {target}:"
+                for action in target_actions:
+                    for line in action.describe():
+                        yield f"     {line}"
+            yield ""
+
+
+def _hosts_step(step_id, title, make, hosts, depends_on=()) -> Optional[Step]:
+    table = {host.name: tuple(make(host)) for host in hosts}
+    table = {name: acts for name, acts in table.items() if acts}
+    return Step(step_id, title, table, tuple(depends_on)) if table else None
+
+
+def _access_steps(cluster: Cluster, key_type: str) -> list[Optional[Step]]:
+    hosts = cluster.hosts
+    return [
+        Step(StepId.MAKE_KEY, "Make the gateway SSH key", {GATEWAY: (actions.MakeKey(key_type),)}, per_host=False),
+        _hosts_step(StepId.COPY_KEY, "Copy the key to every host", lambda h: [actions.CopyKey()], hosts,
+                    [StepId.MAKE_KEY]),
+        _hosts_step(StepId.VERIFY_LOGIN, "Prove password-less login", lambda h: [actions.VerifyLogin()], hosts,
+                    [StepId.COPY_KEY]),
+    ]
+
+
+def _deploy_hosts(cluster: Cluster):
+    """Hosts that need the ARCUS package: every memcached host and every ensemble member we run."""
+    return [host for host in cluster.hosts if host.memcached or host.zookeeper]
+
+
+def _zookeeper_steps(cluster: Cluster, homes: dict[str, str], quorum_timeout: float) -> list[Optional[Step]]:
+    members = cluster.zookeeper_hosts
+    if not members:
+        return []
+
+    def config(host):
+        layout = InstallLayout(host.install_dir)
+        return [
+            actions.RunCommand(f"mkdir -p {recipes.shell_path(layout.zookeeper_data_dir)}"),
+            actions.WriteFile(layout.zoo_cfg, recipes.zoo_cfg(cluster, host, homes.get(host.name))),
+            actions.WriteFile(layout.myid_file, recipes.myid(cluster, host)),
+        ]
+
+    def start(host):
+        pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
+        return [actions.RunCommand(recipes.zookeeper_start(host), unless=recipes.process_alive_test(pidfile))]
+
+    quorum = actions.WaitForQuorum(cluster.ensemble, quorum_timeout)
+    return [
+        _hosts_step(StepId.ZOOKEEPER_CONFIG, "Write zoo.cfg and myid", config, members,
+                    [StepId.VERIFY_LOGIN, StepId.UPLOAD_PACKAGE]),
+        _hosts_step(StepId.ZOOKEEPER_START, "Start ZooKeeper", start, members, [StepId.ZOOKEEPER_CONFIG]),
+        Step(StepId.ZOOKEEPER_QUORUM, "Wait for a leader", {REGISTRY: (quorum,)}, (StepId.ZOOKEEPER_START,),
+             per_host=False),
+    ]
+
+
+def _registry_steps(cluster: Cluster) -> list[Step]:
+    document = export_arcus(cluster)
+    mappings = tuple(
+        actions.NodeMapping(node.endpoint, {"port": str(node.port)} | {
+            key: str(getattr(node.settings, key)) for key in ("threads", "memlimit", "connections")})
+        for node in cluster.nodes()
+    )
+    depends = (StepId.ZOOKEEPER_QUORUM,) if cluster.zookeeper_hosts else (StepId.VERIFY_LOGIN,)
+    return [
+        Step(StepId.ZOOKEEPER_INIT, "Create the /arcus registry", {REGISTRY: (actions.InitRegistry(),)}, depends,
+             per_host=False),
+        Step(StepId.REGISTER, f"Register service code {cluster.service_code}",
+             {REGISTRY: (actions.RegisterService(cluster.service_code, document, mappings),)},
+             (StepId.ZOOKEEPER_INIT,), per_host=False),
+    ]
+
+
+def _memcached_steps(cluster: Cluster, online_timeout: float) -> list[Optional[Step]]:
+    nodes_by_host = {}
+    for node in cluster.nodes():
+        nodes_by_host.setdefault(node.host.name, []).append(node)
+
+    def start(host):
+        return [
+            actions.RunCommand(
+                recipes.memcached_start(cluster, node),
+                unless=recipes.process_alive_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
+            )
+            for node in nodes_by_host.get(host.name, [])
+        ]
+
+    endpoints = tuple(node.endpoint for node in cluster.nodes())
+    online = actions.WaitForNodesOnline(cluster.service_code, endpoints, online_timeout)
+    return [
+        _hosts_step(StepId.MEMCACHED_START, "Start memcached", start, cluster.hosts,
+                    [StepId.REGISTER, StepId.UPLOAD_PACKAGE, StepId.VERIFY_LOGIN]),
+        Step(StepId.MEMCACHED_ONLINE, "Wait until every node is online", {REGISTRY: (online,)},
+             (StepId.MEMCACHED_START,), per_host=False) if endpoints else None,
+    ]
+
+
+def setup_plan(
+    cluster: Cluster,
+    *,
+    key_type: str = "ed25519",
+    homes: Optional[dict[str, str]] = None,
+    quorum_timeout: float = 60.0,
+    online_timeout: float = 60.0,
+) -> Plan:
+    """The guided setup, from the gateway key to every node online."""
+    homes = homes or {}
+    steps = _access_steps(cluster, key_type)
+    if cluster.package:
+        steps.append(_hosts_step(StepId.UPLOAD_PACKAGE, "Upload the ARCUS package",
+                                 lambda h: [actions.Upload(cluster.package, h.install_dir)],
+                                 _deploy_hosts(cluster), [StepId.VERIFY_LOGIN]))
+    steps += _zookeeper_steps(cluster, homes, quorum_timeout)
+    steps += _registry_steps(cluster)
+    steps += _memcached_steps(cluster, online_timeout)
+    return Plan(cluster, tuple(step for step in steps if step is not None))
+
+
+def teardown_plan(cluster: Cluster, *, stop_zookeeper: bool = True) -> Plan:
+    """The way back: stop memcached, unregister the service code, stop ZooKeeper."""
+    nodes_by_host = {}
+    for node in cluster.nodes():
+        nodes_by_host.setdefault(node.host.name, []).append(node)
+
+    def stop_memcached(host):
+        return [
+            actions.RunCommand(
+                recipes.memcached_stop(node),
+                unless=recipes.process_gone_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
+            )
+            for node in nodes_by_host.get(host.name, [])
+        ]
+
+    def stop_zookeeper_member(host):
+        pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
+        return [actions.RunCommand(recipes.zookeeper_stop(host),
+                                   unless=recipes.process_gone_test(pidfile))]
+
+    steps = [
+        _hosts_step(StepId.MEMCACHED_STOP, "Stop memcached", stop_memcached, cluster.hosts),
+        Step(StepId.UNREGISTER, f"Unregister service code {cluster.service_code}",
+             {REGISTRY: (actions.UnregisterService(cluster.service_code),)}, (StepId.MEMCACHED_STOP,),
+             per_host=False),
+    ]
+    if stop_zookeeper:
+        steps.append(_hosts_step(StepId.ZOOKEEPER_STOP, "Stop ZooKeeper", stop_zookeeper_member,
+                                 cluster.zookeeper_hosts, [StepId.UNREGISTER]))
+    return Plan(cluster, tuple(step for step in steps if step is not None))
