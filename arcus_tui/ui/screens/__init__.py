@@ -1,0 +1,1 @@
+"""Screens: `main` (the numbered tabs) and the modal ones (`help`, ...)."""

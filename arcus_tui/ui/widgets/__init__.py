@@ -1,0 +1,1 @@
+"""Widgets, one job per module: `host_grid` (one box per host), `placeholder`."""

@@ -1,0 +1,117 @@
+"""The Textual application and `run_app`, the entry `arcus-tui [FILE]` calls.
+
+The app only shows what the engine gives it: a `Cluster` from `arcus_tui.model`
+here; later the progress events of deploy/zk/monitor. It makes no SSH or
+ZooKeeper calls of its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Iterable, Optional
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from arcus_tui.model import Cluster, check_cluster_file
+
+from .screens.help import HelpScreen
+from .screens.main import MainScreen
+from .themes import ThemeSet, UnknownThemeError, load_themes
+
+EXIT_USAGE = 2
+"""Exit code when arcus-tui cannot start: a bad cluster file or an unknown theme."""
+
+
+def app_title(cluster: Optional[Cluster], read_only: bool) -> str:
+    title = "arcus-tui"
+    if cluster is not None:
+        title += f"  {cluster.service_code}"
+    if read_only:
+        title += "  READ-ONLY"
+    return title
+
+
+class ArcusApp(App[None]):
+    """arcus-tui: lay out, deploy and watch an ARCUS cache cloud."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "arcus-tui"
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        cluster: Optional[Cluster],
+        path: Optional[str] = None,
+        read_only: bool = False,
+        theme_name: Optional[str] = None,
+        *,
+        themes: Optional[ThemeSet] = None,
+        notices: Iterable[str] = (),
+    ) -> None:
+        """`theme_name` None picks the default theme; an unknown one raises `UnknownThemeError`.
+
+        `notices` are warnings to show once the app is up (e.g. cluster-file warnings).
+        """
+        self.themes = themes if themes is not None else load_themes()
+        start_theme = self.themes.resolve(theme_name)
+        super().__init__()
+        self.cluster = cluster
+        self.path = path
+        self.read_only = read_only
+        self.notices = [*(str(problem) for problem in self.themes.problems), *notices]
+        for theme in self.themes.themes.values():
+            self.register_theme(theme)
+        self.theme = start_theme
+        self.title = app_title(cluster, read_only)
+        self.sub_title = path or ""
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(self.cluster, self.path, self.read_only)
+
+    def on_mount(self) -> None:
+        for notice in self.notices:
+            self.notify(notice, title="Warning", severity="warning", timeout=15)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+
+def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] = None) -> int:
+    """Run the TUI on the cluster file `path` (None: no file yet); returns the exit code.
+
+    A cluster file with errors, or an unknown theme, is reported on stderr as
+    plain lines (`FILE:LINE: message` for the file) and returns 2 without
+    starting the full-screen app, so the message stays on the terminal.
+    """
+    themes = load_themes()
+    try:
+        themes.resolve(theme)
+    except UnknownThemeError as error:
+        print(f"arcus-tui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    cluster = None
+    notices: list[str] = []
+    if path is not None:
+        result = check_cluster_file(path)
+        if not result.ok:
+            count = len(result.errors) or len(result.problems)
+            print(
+                f"arcus-tui: {result.source} cannot be used, {count} error{'s' if count != 1 else ''}:",
+                file=sys.stderr,
+            )
+            for problem in result.problems:
+                print(problem.format(result.source), file=sys.stderr)
+            print("Fix the lines above and start arcus-tui again.", file=sys.stderr)
+            return EXIT_USAGE
+        cluster = result.cluster
+        notices = [problem.format(result.source) for problem in result.warnings]
+    app = ArcusApp(cluster, path, read_only, theme, themes=themes, notices=notices)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,79 @@
+"""`?`: every key of the app on one screen; Esc (or `?` again) closes it."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Anywhere",
+        (
+            ("1 2 3 4 5", "Grid / Setup / Logs / ZooKeeper / Monitor tab"),
+            ("?", "this help"),
+            ("ctrl+p", "command palette (change theme, keys, quit...)"),
+            ("esc", "close this screen, go back"),
+            ("q  ctrl+q", "quit"),
+        ),
+    ),
+    (
+        "Grid",
+        (
+            ("← ↓ ↑ →", "move to the neighbouring host box"),
+            ("h j k l", "the same, vi style"),
+            ("home  end", "first / last host"),
+            ("tab  shift+tab", "next / previous box, then the tab bar"),
+        ),
+    ),
+)
+"""What the help screen lists, section by section: (keys, what they do)."""
+
+
+def help_content() -> Content:
+    width = max(len(keys) for _, rows in KEYS for keys, _ in rows) + 3
+    lines: list[Content] = []
+    for section, rows in KEYS:
+        if lines:
+            lines.append(Content(""))
+        lines.append(Content.styled(section, "bold $primary"))
+        for keys, what in rows:
+            lines.append(Content.assemble(("  " + keys.ljust(width), "bold $accent"), what))
+    return Content("\n").join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    """The key list, over the screen it was opened from."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: auto;
+        max-width: 90%;
+        height: auto;
+        max-height: 90%;
+        padding: 1 2;
+        border: thick $primary;
+        border-title-style: bold;
+        border-subtitle-color: $foreground-muted;
+        background: $surface;
+    }
+    HelpScreen Static {
+        width: auto;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Back"),
+        Binding("question_mark", "dismiss", "Back", show=False),
+    ]
+
+    def compose(self):
+        with VerticalScroll() as box:
+            box.border_title = "arcus-tui keys"
+            box.border_subtitle = "esc to close"
+            yield Static(help_content(), id="help-keys")
