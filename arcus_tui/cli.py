@@ -19,6 +19,7 @@ VERB_MODULES = (
     "plan",
     "arcus_json",
     "exec",
+    "sandbox",
 )
 """Modules of arcus_tui.verbs, in the order `--help` lists them. Each has
 `add_parser(subparsers)`, whose parsers `set_defaults(run=...)`."""

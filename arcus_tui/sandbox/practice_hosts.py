@@ -1,0 +1,156 @@
+"""Practice hosts on one machine: a login and a private sshd per loopback address.
+
+Each practice host `i` is `127.0.1.i`, reached over SSH on port 2222 as its own
+login `arcus-sb<i>` (home `/home/arcus-sb<i>`), so files of different hosts never
+collide, exactly as on separate servers. Logins are created once and kept;
+`stop_hosts` stops only processes: the sshd daemons started here, and whatever a
+deploy started on the hosts (found by the pidfiles under each install dir).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+from .sshd import RunningSshd, start_sshd
+
+SANDBOX_MARK = "arcus-tui sandbox"  # GECOS of the logins we create; others are never touched
+SSH_PORT = 2222
+STOP_WAIT_SECONDS = 15.0
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot do what was asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class PracticeHost:
+    number: int
+    name: str
+    address: str
+    user: str
+    home: str
+    sshd_pid: int = 0
+    host_key: str = ""  # the sshd's public host key line, to check fingerprints against
+
+    @property
+    def install_dir(self) -> str:
+        return f"{self.home}/arcus"
+
+
+def practice_host(number: int, subnet: str = "127.0.1") -> PracticeHost:
+    user = f"arcus-sb{number}"
+    return PracticeHost(number, f"cache{number:03d}.arcus", f"{subnet}.{number}", user, f"/home/{user}")
+
+
+def ensure_login(host: PracticeHost, password: str) -> None:
+    """Create the host's login (once) and set its password through chpasswd's stdin."""
+    if os.geteuid() != 0:
+        raise SandboxError(
+            "practice hosts need their own logins (useradd) and an sshd that checks passwords, "
+            "which takes root: run `sudo arcus-tui sandbox up`"
+        )
+    try:
+        entry = pwd.getpwnam(host.user)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--home-dir", host.home, "--shell", "/bin/sh",
+                        "--comment", SANDBOX_MARK, host.user], check=True, capture_output=True, timeout=30)
+    else:
+        if entry.pw_gecos != SANDBOX_MARK:
+            raise SandboxError(f"a login named {host.user} already exists and was not made by the sandbox; "
+                               "it is left alone")
+    subprocess.run(["chpasswd"], input=f"{host.user}:{password}\n".encode(), check=True,
+                   capture_output=True, timeout=30)
+
+
+def start_host(host: PracticeHost, state_dir: Path) -> tuple[PracticeHost, RunningSshd]:
+    sshd = start_sshd(state_dir / host.name / "sshd", [(host.address, SSH_PORT)], allow_users=[host.user])
+    started = PracticeHost(**(asdict(host) | {"sshd_pid": sshd.pid, "host_key": sshd.host_public_key}))
+    return started, sshd
+
+
+def deploy_pidfiles(host: PracticeHost) -> Iterator[Path]:
+    """Pidfiles a deploy writes on a host (memcached nodes, then the ZooKeeper member)."""
+    install_dir = Path(host.install_dir)
+    yield from sorted((install_dir / "pids").glob("memcached.*.pid"))
+    yield install_dir / "zookeeper" / "data" / "zookeeper_server.pid"
+
+
+def _read_pid(pidfile: Path) -> Optional[int]:
+    try:
+        return int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _owned_by(pid: int, user: str) -> bool:
+    """Only signal processes of the practice login (or the sshd we started), never others."""
+    try:
+        return pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name == user
+    except (OSError, KeyError):
+        return False
+
+
+def _stop_pid(pid: int, sig: signal.Signals) -> bool:
+    """Signal `pid` and wait (bounded) for it to go; True when it is gone."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def stop_host(host: PracticeHost) -> list[str]:
+    """Stop what runs on a practice host; one line per process for the operator."""
+    report = []
+    for pidfile in deploy_pidfiles(host):
+        pid = _read_pid(pidfile)
+        if pid is None or not _owned_by(pid, host.user):
+            continue
+        sig = signal.SIGINT if pidfile.name.startswith("memcached") else signal.SIGTERM
+        graceful = _stop_pid(pid, sig)
+        pidfile.unlink(missing_ok=True)
+        report.append(f"{host.name}: stopped {pidfile.name.removesuffix('.pid')} (pid {pid})"
+                      + ("" if graceful else " by SIGKILL after waiting"))
+    if host.sshd_pid and _owned_by(host.sshd_pid, "root" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name):
+        if _is_sshd(host.sshd_pid):
+            _stop_pid(host.sshd_pid, signal.SIGTERM)
+            report.append(f"{host.name}: stopped sshd (pid {host.sshd_pid})")
+    return report
+
+
+def _is_sshd(pid: int) -> bool:
+    try:
+        return "sshd" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+def save_state(state_dir: Path, hosts: list[PracticeHost]) -> None:
+    path = state_dir / "state.json"
+    path.write_text(json.dumps({"hosts": [asdict(host) for host in hosts]}, indent=2) + "\n")
+
+
+def load_state(state_dir: Path) -> list[PracticeHost]:
+    try:
+        document = json.loads((state_dir / "state.json").read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        raise SandboxError(f"{state_dir / 'state.json'} is unreadable: {error}") from None
+    return [PracticeHost(**entry) for entry in document.get("hosts", [])]

@@ -1,0 +1,101 @@
+"""`arcus-tui sandbox up|down`: a practice cloud on this machine, before touching real servers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from arcus_tui.model import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
+
+from .package import build_package
+from .practice_hosts import (
+    SSH_PORT,
+    PracticeHost,
+    SandboxError,
+    ensure_login,
+    load_state,
+    practice_host,
+    save_state,
+    start_host,
+    stop_host,
+)
+
+SERVICE_CODE = "sandbox-cloud"
+MEMCACHED_PORTS = (11211, 11212)
+MAX_HOSTS = 16
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(base) / "arcus-tui" / "sandbox"
+
+
+def sandbox_cluster(hosts: list[PracticeHost], package: Path) -> Cluster:
+    """The seed diagram on practice hosts: ZooKeeper on the first three, two memcached on each."""
+    members = 3 if len(hosts) >= 3 else 1
+    return Cluster(
+        service_code=SERVICE_CODE,
+        user=hosts[0].user,
+        ssh_port=SSH_PORT,
+        package=str(package),
+        bind_address=True,  # every practice host shares the machine: bind to its own address
+        zookeeper=ZooKeeperSettings(),
+        memcached=NodeSettings(threads=2, memlimit=64, connections=256),
+        hosts=tuple(
+            Host(name=host.name, address=host.address, zookeeper=host.number <= members,
+                 memcached=tuple(MemcachedNode(port) for port in MEMCACHED_PORTS),
+                 user=host.user, ssh_port=SSH_PORT)
+            for host in hosts
+        ),
+    )
+
+
+@dataclass
+class SandboxUp:
+    hosts: list[PracticeHost]
+    cluster: Cluster
+    cluster_file: Optional[Path]
+    notes: list[str] = field(default_factory=list)
+
+
+def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127.0.1") -> SandboxUp:
+    """Start `count` practice hosts (reusing running ones) and build the practice package."""
+    if not 1 <= count <= MAX_HOSTS:
+        raise SandboxError(f"--hosts must be between 1 and {MAX_HOSTS}")
+    if not password:
+        raise SandboxError("the practice hosts need a password to practise copying the key")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    package = build_package(state_dir / "package")
+    running = {host.number: host for host in load_state(state_dir) if _sshd_alive(host)}
+    hosts = []
+    try:
+        for number in range(1, count + 1):
+            host = practice_host(number, subnet)
+            ensure_login(host, password)
+            if number in running:
+                hosts.append(running[number])
+            else:
+                hosts.append(start_host(host, state_dir)[0])
+    finally:
+        save_state(state_dir, hosts + [h for n, h in running.items() if n > count])
+    return SandboxUp(hosts, sandbox_cluster(hosts, package.path), None)
+
+
+def sandbox_down(state_dir: Path) -> list[str]:
+    """Stop every process the sandbox, or a deploy on it, started. Logins and files stay."""
+    hosts = load_state(state_dir)
+    report = []
+    for host in hosts:
+        report += stop_host(host)
+    save_state(state_dir, [])
+    return report
+
+
+def _sshd_alive(host: PracticeHost) -> bool:
+    try:
+        os.kill(host.sshd_pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return bool(host.sshd_pid)

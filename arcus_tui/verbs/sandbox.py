@@ -1,0 +1,68 @@
+"""`arcus-tui sandbox up|down`: practice hosts on loopback, to try the whole setup safely."""
+
+from __future__ import annotations
+
+import sys
+
+import asyncssh
+from pathlib import Path
+
+from arcus_tui.model.toml_writer import dump_cluster
+from arcus_tui.sandbox.package import PackageError
+from arcus_tui.sandbox.practice_hosts import SandboxError
+from arcus_tui.sandbox.sandbox import default_state_dir, sandbox_down, sandbox_up
+from arcus_tui.sandbox.sshd import SshdError
+from arcus_tui.ssh.hostkeys import fingerprint
+
+from . import EXIT_FAILED, EXIT_OK
+
+DEFAULT_PASSWORD = "arcus"
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("sandbox", help="practice hosts on this machine (loopback only)")
+    actions = parser.add_subparsers(dest="sandbox_action", required=True, metavar="up|down")
+    up = actions.add_parser("up", help="start practice hosts and write a cluster file for them")
+    up.add_argument("--hosts", type=int, default=3, help="how many practice hosts (default 3, like the guide)")
+    up.add_argument("--password", default=DEFAULT_PASSWORD,
+                    help=f"password of the practice logins (default {DEFAULT_PASSWORD!r}; loopback only)")
+    up.add_argument("-o", "--output", default="sandbox.toml", help="cluster file to write (default sandbox.toml)")
+    down = actions.add_parser("down", help="stop every process the sandbox or a deploy on it started")
+    for sub in (up, down):
+        sub.add_argument("--state-dir", type=Path, default=None, help="where the sandbox keeps its state")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    state_dir = args.state_dir or default_state_dir()
+    try:
+        if args.sandbox_action == "down":
+            for line in sandbox_down(state_dir) or ["nothing was running"]:
+                print(line)
+            return EXIT_OK
+        return _up(args, state_dir)
+    except (SandboxError, PackageError, SshdError) as error:
+        print(f"sandbox: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _up(args, state_dir: Path) -> int:
+    result = sandbox_up(args.hosts, args.password, state_dir)
+    output = Path(args.output)
+    output.write_text(
+        "# Practice hosts made by `arcus-tui sandbox up`: loopback addresses of this machine.\n"
+        "# bin/memcached in the practice package is a STAND-IN for arcus-memcached.\n\n"
+        + dump_cluster(result.cluster),
+        encoding="utf-8",
+    )
+    print(f"{len(result.hosts)} practice host(s) are up:")
+    for host in result.hosts:
+        print(f"  {host.name:16} {host.address}:2222  login {host.user}  "
+              f"host key {fingerprint(asyncssh.import_public_key(host.host_key))}")
+    print(f"practice package (with a stand-in memcached): {result.cluster.package}")
+    print(f"cluster file: {output}")
+    print("next:")
+    print(f"  arcus-tui {output}                  # the host grid and the guided setup")
+    print(f"  arcus-tui setup {output}            # or the whole setup headless (password: {args.password!r})")
+    print("  arcus-tui sandbox down              # stop everything the sandbox and its deploys started")
+    return EXIT_OK
