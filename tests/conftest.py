@@ -1,6 +1,12 @@
 """Suite-wide fixtures. Real daemons (sshd, ZooKeeper, memcached) start once per
 session in tests/infra and are stopped by the PIDs they were started with."""
 
+import os
+
+# Every connection the engine opens during the tests must stay on this machine:
+# the sample clusters name 10.0.0.x hosts, and no test may ever reach for them.
+os.environ["ARCUS_TUI_LOOPBACK_ONLY"] = "1"
+
 pytest_plugins = [
     "tests.infra.sshd",
     "tests.infra.zookeeper",

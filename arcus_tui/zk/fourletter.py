@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
+from arcus_tui import netguard
 from arcus_tui.events import EventSink, HostState, ProgressEvent, Stream, ignore_events
 
 QUORUM_STEP = "zookeeper-quorum"
@@ -79,6 +80,7 @@ async def four_letter(host: str, port: int, word: str, *, timeout: float = DEFAU
     ``timeout`` bounds the whole exchange. Raises `OSError` / `asyncio.TimeoutError`."""
     if len(word) != 4 or not word.isalpha():
         raise ValueError(f"not a four-letter word: {word!r}")
+    netguard.check(host)
 
     async def exchange() -> str:
         reader, writer = await asyncio.open_connection(host, port)

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Optional, Sequence
 
+from arcus_tui import netguard
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException, NoNodeError, RolledBackError, ZookeeperError
 from kazoo.protocol.states import ZnodeStat
@@ -129,6 +130,11 @@ class RegistrySession:
         """Connect to an ensemble string ``host:port,host:port`` within ``timeout`` s."""
         if not hosts or not hosts.strip():
             raise RegistryConnectionError("no ZooKeeper ensemble given")
+        for member in hosts.split("/", 1)[0].split(","):
+            try:
+                netguard.check(member.strip().rsplit(":", 1)[0])
+            except netguard.NonLoopbackTarget as error:
+                raise RegistryConnectionError(str(error)) from None
         client = KazooClient(hosts=hosts, timeout=session_timeout)
         try:
             client.start(timeout=timeout)
