@@ -19,6 +19,8 @@ VERB_MODULES = (
     "plan",
     "arcus_json",
     "exec",
+    "deploy",
+    "status",
     "sandbox",
 )
 """Modules of arcus_tui.verbs, in the order `--help` lists them. Each has

@@ -11,10 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Optional, Union
 
-ARCUS_ROOT = "/arcus"
-CACHE_LIST = "/arcus/cache_list"
-CLIENT_LIST = "/arcus/client_list"
-CACHE_SERVER_MAPPING = "/arcus/cache_server_mapping"
+from arcus_tui.zk import paths
+from arcus_tui.zk.registry import nodes_from_cluster_json
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,7 @@ class RunCommand:
 
     command: str
     unless: Optional[str] = None
+    port: Optional[int] = None  # the memcached node this command is about, if any
 
     def describe(self) -> list[str]:
         if self.unless:
@@ -88,36 +87,28 @@ class WaitForQuorum:
 @dataclass(frozen=True)
 class InitRegistry:
     def describe(self) -> list[str]:
-        paths = (ARCUS_ROOT, CACHE_LIST, CLIENT_LIST, CACHE_SERVER_MAPPING)
-        return ["unless /arcus exists, in one transaction:"] + [f"    create {path}" for path in paths]
-
-
-@dataclass(frozen=True)
-class NodeMapping:
-    endpoint: str  # ip:port
-    config: dict
-
-    def config_json(self) -> str:
-        return json.dumps(self.config, separators=(",", ":"))
+        return ["unless /arcus exists, in one transaction:"] + [f"    create {path}" for path in paths.init_paths()]
 
 
 @dataclass(frozen=True)
 class RegisterService:
+    """ARCUS register: the node mappings are derived from the cluster JSON, as arcus.sh does."""
+
     service_code: str
     cluster_json: dict  # the ARCUS cluster JSON (serviceCode, servers, config)
-    mappings: tuple[NodeMapping, ...]
 
     def describe(self) -> list[str]:
         svc = self.service_code
         lines = [
             "in one transaction (ARCUS register; nothing is written if it is already registered as below):",
-            f"    create or set {CACHE_LIST}/{svc} = the cluster JSON + created/modified times (created kept)",
-            f"    create {CLIENT_LIST}/{svc} unless present",
-            f"    delete this service's mappings that are not listed below",
+            f"    create or set {paths.service_cache_list(svc)} = the cluster JSON + created/modified times (created kept)",
+            f"    create {paths.service_client_list(svc)} unless present",
+            "    delete this service's mappings that are not listed below",
         ]
-        for mapping in self.mappings:
-            lines.append(f"    create {CACHE_SERVER_MAPPING}/{mapping.endpoint} = {mapping.config_json()}")
-            lines.append(f"    create {CACHE_SERVER_MAPPING}/{mapping.endpoint}/{svc}")
+        for node in nodes_from_cluster_json(self.cluster_json):
+            config = json.dumps(dict(node.config), separators=(",", ":"))
+            lines.append(f"    create {paths.mapping(node.key)} = {config}")
+            lines.append(f"    create {paths.mapping_service(node.key, svc)}")
         return lines
 
 
@@ -128,7 +119,7 @@ class WaitForNodesOnline:
     timeout: float = 60.0
 
     def describe(self) -> list[str]:
-        return [f"watch {CACHE_LIST}/{self.service_code} until {len(self.endpoints)} node(s) are online: "
+        return [f"watch {paths.service_cache_list(self.service_code)} until {len(self.endpoints)} node(s) are online: "
                 f"{', '.join(self.endpoints)} (at most {self.timeout:g}s)"]
 
 
@@ -140,7 +131,8 @@ class UnregisterService:
         svc = self.service_code
         return [
             "in one transaction (refused while nodes are still online):",
-            f"    delete {CACHE_LIST}/{svc}, {CLIENT_LIST}/{svc} and every {CACHE_SERVER_MAPPING}/<ip:port>/{svc}",
+            f"    delete {paths.service_cache_list(svc)}, {paths.service_client_list(svc)} "
+            f"and every {paths.mapping_service('<ip:port>', svc)}",
         ]
 
 

@@ -9,7 +9,7 @@ depend on it, while the other hosts go on.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Optional
 
 from arcus_tui.events import GATEWAY
@@ -55,12 +55,36 @@ class Step:
 
 
 @dataclass(frozen=True)
+class PlanOptions:
+    key_type: str = "ed25519"
+    homes: dict[str, str] = field(default_factory=dict)  # host name -> login home, when known
+    quorum_timeout: float = 60.0
+    online_timeout: float = 60.0
+    stop_zookeeper: bool = True  # teardown: also stop the ensemble members we run
+
+
+@dataclass(frozen=True)
 class Plan:
     cluster: Cluster
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    options: PlanOptions = field(default_factory=PlanOptions)
 
     def step(self, step_id: StepId) -> Step:
         return next(step for step in self.steps if step.id is step_id)
+
+    def subset(self, step_ids, hosts: Optional[set[str]] = None, node: Optional[str] = None) -> "Plan":
+        """Only the given steps, and within them only `hosts` (or the one node `ip:port`).
+        Ensemble-wide targets stay; what they wait for is narrowed the same way."""
+        steps = []
+        for step in self.steps:
+            if step.id not in step_ids:
+                continue
+            table = {target: tuple(a for a in acts if _keeps(a, target, self.cluster, hosts, node))
+                     for target, acts in step.actions.items()}
+            table = {target: acts for target, acts in table.items() if acts}
+            if table:
+                steps.append(replace(step, actions=table))
+        return replace(self, steps=tuple(steps))
 
     def describe(self) -> Iterator[str]:
         """Every step, and under it every target's exact actions."""
@@ -72,6 +96,19 @@ class Plan:
                     for line in action.describe():
                         yield f"     {line}"
             yield ""
+
+
+def _keeps(action, target: str, cluster: Cluster, hosts: Optional[set[str]], node: Optional[str]) -> bool:
+    if isinstance(action, actions.WaitForNodesOnline):
+        return True  # narrowed by the runner to the nodes that were started
+    if target in (GATEWAY, REGISTRY):
+        return True
+    if hosts is not None and target not in hosts:
+        return False
+    if node is not None:
+        port = getattr(action, "port", None)
+        return port is None or f"{cluster.host(target).address}:{port}" == node
+    return True
 
 
 def _hosts_step(step_id, title, make, hosts, depends_on=()) -> Optional[Step]:
@@ -125,17 +162,12 @@ def _zookeeper_steps(cluster: Cluster, homes: dict[str, str], quorum_timeout: fl
 
 def _registry_steps(cluster: Cluster) -> list[Step]:
     document = export_arcus(cluster)
-    mappings = tuple(
-        actions.NodeMapping(node.endpoint, {"port": str(node.port)} | {
-            key: str(getattr(node.settings, key)) for key in ("threads", "memlimit", "connections")})
-        for node in cluster.nodes()
-    )
     depends = (StepId.ZOOKEEPER_QUORUM,) if cluster.zookeeper_hosts else (StepId.VERIFY_LOGIN,)
     return [
         Step(StepId.ZOOKEEPER_INIT, "Create the /arcus registry", {REGISTRY: (actions.InitRegistry(),)}, depends,
              per_host=False),
         Step(StepId.REGISTER, f"Register service code {cluster.service_code}",
-             {REGISTRY: (actions.RegisterService(cluster.service_code, document, mappings),)},
+             {REGISTRY: (actions.RegisterService(cluster.service_code, document),)},
              (StepId.ZOOKEEPER_INIT,), per_host=False),
     ]
 
@@ -150,6 +182,7 @@ def _memcached_steps(cluster: Cluster, online_timeout: float) -> list[Optional[S
             actions.RunCommand(
                 recipes.memcached_start(cluster, node),
                 unless=recipes.process_alive_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
+                port=node.port,
             )
             for node in nodes_by_host.get(host.name, [])
         ]
@@ -164,29 +197,23 @@ def _memcached_steps(cluster: Cluster, online_timeout: float) -> list[Optional[S
     ]
 
 
-def setup_plan(
-    cluster: Cluster,
-    *,
-    key_type: str = "ed25519",
-    homes: Optional[dict[str, str]] = None,
-    quorum_timeout: float = 60.0,
-    online_timeout: float = 60.0,
-) -> Plan:
+def setup_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
     """The guided setup, from the gateway key to every node online."""
-    homes = homes or {}
-    steps = _access_steps(cluster, key_type)
+    options = options or PlanOptions()
+    steps = _access_steps(cluster, options.key_type)
     if cluster.package:
         steps.append(_hosts_step(StepId.UPLOAD_PACKAGE, "Upload the ARCUS package",
                                  lambda h: [actions.Upload(cluster.package, h.install_dir)],
                                  _deploy_hosts(cluster), [StepId.VERIFY_LOGIN]))
-    steps += _zookeeper_steps(cluster, homes, quorum_timeout)
+    steps += _zookeeper_steps(cluster, options.homes, options.quorum_timeout)
     steps += _registry_steps(cluster)
-    steps += _memcached_steps(cluster, online_timeout)
-    return Plan(cluster, tuple(step for step in steps if step is not None))
+    steps += _memcached_steps(cluster, options.online_timeout)
+    return Plan(cluster, tuple(step for step in steps if step is not None), options)
 
 
-def teardown_plan(cluster: Cluster, *, stop_zookeeper: bool = True) -> Plan:
+def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
     """The way back: stop memcached, unregister the service code, stop ZooKeeper."""
+    options = options or PlanOptions()
     nodes_by_host = {}
     for node in cluster.nodes():
         nodes_by_host.setdefault(node.host.name, []).append(node)
@@ -196,6 +223,7 @@ def teardown_plan(cluster: Cluster, *, stop_zookeeper: bool = True) -> Plan:
             actions.RunCommand(
                 recipes.memcached_stop(node),
                 unless=recipes.process_gone_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
+                port=node.port,
             )
             for node in nodes_by_host.get(host.name, [])
         ]
@@ -211,7 +239,7 @@ def teardown_plan(cluster: Cluster, *, stop_zookeeper: bool = True) -> Plan:
              {REGISTRY: (actions.UnregisterService(cluster.service_code),)}, (StepId.MEMCACHED_STOP,),
              per_host=False),
     ]
-    if stop_zookeeper:
+    if options.stop_zookeeper:
         steps.append(_hosts_step(StepId.ZOOKEEPER_STOP, "Stop ZooKeeper", stop_zookeeper_member,
                                  cluster.zookeeper_hosts, [StepId.UNREGISTER]))
-    return Plan(cluster, tuple(step for step in steps if step is not None))
+    return Plan(cluster, tuple(step for step in steps if step is not None), options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arcus_tui.deploy.plan import setup_plan, teardown_plan
+from arcus_tui.deploy.plan import PlanOptions, setup_plan, teardown_plan
 
 from . import EXIT_OK, EXIT_USAGE
 from .common import add_cluster_argument, load_or_report
@@ -20,7 +20,7 @@ def run(args) -> int:
     cluster = load_or_report(args.cluster_file)
     if cluster is None:
         return EXIT_USAGE
-    plan = teardown_plan(cluster) if args.teardown else setup_plan(cluster, key_type=args.key_type)
+    plan = teardown_plan(cluster) if args.teardown else setup_plan(cluster, PlanOptions(key_type=args.key_type))
     for line in plan.describe():
         print(line)
     return EXIT_OK

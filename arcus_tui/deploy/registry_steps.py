@@ -1,0 +1,125 @@
+"""The plan's ensemble-wide steps: quorum, /arcus init, register, online wait, unregister.
+
+They talk to ZooKeeper through `arcus_tui.zk` (kazoo is synchronous, so calls go
+to a worker thread) and report under the target name `REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Optional
+
+from arcus_tui.events import EventSink, HostState, ProgressEvent, Stream
+from arcus_tui.model import Cluster
+from arcus_tui.zk.fourletter import QuorumTimeout, wait_for_quorum
+from arcus_tui.zk.registry import init_arcus, nodes_from_cluster_json, register, unregister
+from arcus_tui.zk.session import RegistryError, RegistrySession
+from arcus_tui.zk.status import ServiceNotFoundError, read_service_status
+
+from . import actions
+from .plan import REGISTRY, Step, StepId
+from .report import DeployReport
+
+ONLINE_POLL_SECONDS = 0.25
+
+
+class RegistrySteps:
+    def __init__(self, cluster: Cluster, sink: EventSink, *, read_only: bool = False):
+        self.cluster = cluster
+        self.sink = sink
+        self.read_only = read_only
+        self._session: Optional[RegistrySession] = None
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _connect(self) -> RegistrySession:
+        if self._session is None or not self._session.connected:
+            self._session = RegistrySession.connect(self.cluster.connect_string, read_only=self.read_only)
+        return self._session
+
+    def _line(self, step: StepId, text: str, stream: Stream = Stream.INFO) -> None:
+        self.sink(ProgressEvent(REGISTRY, step.value, stream, text))
+
+    async def execute(self, step: Step, step_actions, report: DeployReport) -> tuple[HostState, str]:
+        """Run a registry step's actions; (final state, message). Emits RUNNING and the final state."""
+        self.sink(ProgressEvent(REGISTRY, step.id.value, state=HostState.RUNNING))
+        started = time.monotonic()
+        state, message = HostState.ALREADY_DONE, ""
+        try:
+            for action in step_actions:
+                action_state, message = await self._perform(step, action, report)
+                if action_state is HostState.OK:
+                    state = HostState.OK
+        except (RegistryError, QuorumTimeout, TimeoutError) as error:
+            state, message = HostState.FAILED, str(error)
+        stream = Stream.STDERR if state is HostState.FAILED else Stream.INFO
+        self.sink(ProgressEvent(REGISTRY, step.id.value, stream, message, state=state,
+                                duration=time.monotonic() - started))
+        return state, message
+
+    async def _perform(self, step: Step, action, report: DeployReport) -> tuple[HostState, str]:
+        if isinstance(action, actions.WaitForQuorum):
+            return await self._quorum(step, action)
+        if isinstance(action, actions.WaitForNodesOnline):
+            return await self._online(step, action, report)
+        outcome = await asyncio.to_thread(self._write, action)
+        for operation in outcome.operations:
+            self._line(step.id, f"  {operation.describe()}")
+        return outcome.state, outcome.message
+
+    def _write(self, action):
+        session = self._connect()
+        if isinstance(action, actions.InitRegistry):
+            return init_arcus(session)
+        if isinstance(action, actions.RegisterService):
+            nodes = nodes_from_cluster_json(action.cluster_json)
+            return register(session, action.service_code, action.cluster_json, nodes)
+        if isinstance(action, actions.UnregisterService):
+            return unregister(session, action.service_code)
+        raise TypeError(f"{type(action).__name__} is not a registry action")
+
+    async def _quorum(self, step: Step, action: actions.WaitForQuorum) -> tuple[HostState, str]:
+        result = await wait_for_quorum(action.members, action.timeout, self.sink)
+        return HostState.OK, f"leader {result.leader} after {result.elapsed:.1f}s"
+
+    async def _online(self, step: Step, action: actions.WaitForNodesOnline,
+                      report: DeployReport) -> tuple[HostState, str]:
+        """Watch cache_list until the nodes of every host that started them are online."""
+        expected = self._started_endpoints(action, report)
+        deadline = time.monotonic() + action.timeout
+        seen: Optional[frozenset[str]] = None
+        while True:
+            online = await asyncio.to_thread(self._online_now, action.service_code)
+            if online != seen:
+                seen = online
+                waiting = sorted(set(expected) - online)
+                self._line(step.id, f"online {len(set(expected) & online)}/{len(expected)}"
+                           + (f"; waiting for {', '.join(waiting)}" if waiting else ""))
+            if set(expected) <= online:
+                return HostState.OK, f"{len(expected)} node(s) online"
+            if time.monotonic() >= deadline:
+                missing = ", ".join(sorted(set(expected) - online))
+                raise TimeoutError(f"not online after {action.timeout:g}s: {missing}")
+            await asyncio.sleep(ONLINE_POLL_SECONDS)
+
+    def _online_now(self, service_code: str) -> frozenset[str]:
+        try:
+            return frozenset(read_service_status(self._connect(), service_code).online)
+        except ServiceNotFoundError:
+            return frozenset()
+
+    def _started_endpoints(self, action: actions.WaitForNodesOnline, report: DeployReport) -> list[str]:
+        """The nodes this run started (or found running); all of them if it started none itself."""
+        start = next((s for s in report.plan.steps if s.id is StepId.MEMCACHED_START), None)
+        if start is None:
+            return list(action.endpoints)
+        endpoints = []
+        for host_name, host_actions in start.actions.items():
+            if report.succeeded(start.id, host_name):
+                address = self.cluster.host(host_name).address
+                endpoints += [f"{address}:{a.port}" for a in host_actions if getattr(a, "port", None)]
+        return [endpoint for endpoint in action.endpoints if endpoint in endpoints]

@@ -1,0 +1,141 @@
+"""The cloud as it is now: ensemble modes, every service's status, and for the
+cluster's own nodes both what ZooKeeper says and whether the process runs.
+
+ZooKeeper alone cannot tell a stopped node from one that runs but never joined
+(no mapping, wrong ensemble, expired session); SSH alone cannot tell a running
+node from a serving one. Together they can, and this is where that is decided.
+Reads only: the registry session is read-only and the SSH checks run `kill -0`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass, field
+from typing import Optional
+
+from arcus_tui.deploy.layout import InstallLayout
+from arcus_tui.deploy.recipes import process_alive_test
+from arcus_tui.model import Cluster
+from arcus_tui.ssh.paths import SshPaths
+from arcus_tui.ssh.results import HostResult
+from arcus_tui.ssh.session import HostWork, Limits, SshSession
+from arcus_tui.ssh.target import targets_for
+from arcus_tui.events import HostState
+from arcus_tui.zk.fourletter import MemberMode, probe_ensemble
+from arcus_tui.zk.session import RegistryError, RegistrySession
+from arcus_tui.zk.status import ServiceStatus, list_all
+
+
+class Process(str, enum.Enum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"  # SSH not used or the host did not answer
+
+
+class Registry(str, enum.Enum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    UNREGISTERED = "unregistered"  # no mapping for this node under the service
+
+
+@dataclass(frozen=True)
+class NodeState:
+    host: str
+    endpoint: str
+    registry: Registry
+    process: Process
+
+    @property
+    def verdict(self) -> str:
+        if self.registry is Registry.ONLINE:
+            return "ok" if self.process is not Process.STOPPED else "online, but no process behind the pidfile"
+        if self.process is Process.RUNNING:
+            return "running but not joined"
+        if self.process is Process.STOPPED:
+            return "stopped"
+        return "offline"
+
+    def to_json(self) -> dict:
+        return {"host": self.host, "endpoint": self.endpoint, "registry": self.registry.value,
+                "process": self.process.value, "verdict": self.verdict}
+
+
+@dataclass
+class CloudStatus:
+    service_code: str
+    zookeeper: tuple[MemberMode, ...] = ()
+    services: tuple[ServiceStatus, ...] = ()
+    nodes: tuple[NodeState, ...] = ()
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def service(self) -> Optional[ServiceStatus]:
+        return next((s for s in self.services if s.service_code == self.service_code), None)
+
+    def to_json(self) -> dict:
+        return {
+            "service_code": self.service_code,
+            "zookeeper": [member.to_json() for member in self.zookeeper],
+            "services": [service.to_json() for service in self.services],
+            "nodes": [node.to_json() for node in self.nodes],
+            "errors": list(self.errors),
+        }
+
+
+def _read_registry(connect_string: str, timeout: float) -> tuple[ServiceStatus, ...]:
+    with RegistrySession.connect(connect_string, read_only=True, timeout=timeout) as session:
+        return list_all(session)
+
+
+async def _process_states(cluster: Cluster, paths: SshPaths, timeout: float) -> dict[str, Process]:
+    """`kill -0` on each node's pidfile over SSH: endpoint -> running/stopped/unknown."""
+    states: dict[str, Process] = {}
+
+    async def job(work: HostWork) -> HostResult:
+        host = cluster.host(work.name)
+        for port in host.ports:
+            pidfile = InstallLayout(host.install_dir).memcached_pidfile(port)
+            status, _, _ = await work.capture(process_alive_test(pidfile))
+            states[f"{host.address}:{port}"] = Process.RUNNING if status == 0 else Process.STOPPED
+        return HostResult(work.name, "process-check", HostState.OK)
+
+    limits = Limits(connect_timeout=timeout, command_timeout=timeout)
+    hosts = [host.name for host in cluster.hosts if host.memcached]
+    async with SshSession(targets_for(cluster), paths=paths, limits=limits) as ssh:
+        await ssh.each_host(job, hosts=hosts, step="process-check")
+    return states
+
+
+async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = None, use_ssh: bool = True,
+                         timeout: float = 5.0) -> CloudStatus:
+    status = CloudStatus(cluster.service_code)
+    registry = asyncio.to_thread(_read_registry, cluster.connect_string, timeout)
+    processes = _process_states(cluster, ssh_paths or SshPaths(), timeout) if use_ssh else asyncio.sleep(0, {})
+    modes, services, states = await asyncio.gather(probe_ensemble(cluster.ensemble, timeout=timeout), registry,
+                                                   processes, return_exceptions=True)
+    if isinstance(modes, BaseException):
+        status.errors.append(f"ZooKeeper members: {modes}")
+    else:
+        status.zookeeper = modes
+    if isinstance(services, RegistryError):
+        status.errors.append(str(services))
+    elif isinstance(services, BaseException):
+        raise services
+    else:
+        status.services = services
+    if isinstance(states, BaseException):
+        status.errors.append(f"process check over SSH: {states}")
+        states = {}
+    status.nodes = tuple(_node_states(cluster, status.service, states))
+    return status
+
+
+def _node_states(cluster: Cluster, service: Optional[ServiceStatus], processes: dict[str, Process]):
+    online = set(service.online) if service else set()
+    offline = set(service.offline) if service else set()
+    for node in cluster.nodes():
+        endpoint = node.endpoint
+        registry = (Registry.ONLINE if endpoint in online
+                    else Registry.OFFLINE if endpoint in offline else Registry.UNREGISTERED)
+        yield NodeState(node.host.name, endpoint, registry, processes.get(endpoint, Process.UNKNOWN))

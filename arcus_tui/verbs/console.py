@@ -1,0 +1,97 @@
+"""Headless output: progress events as `[host] text` lines, and the operator's answers."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+from typing import Optional, TextIO
+
+from arcus_tui.events import HostState, ProgressEvent, Stream
+from arcus_tui.ssh.connect import Password
+from arcus_tui.ssh.hostkeys import HostKeyQuestion
+
+
+class EventPrinter:
+    """An `EventSink` that prints each line with its host, and each finished state once."""
+
+    def __init__(self, stream: TextIO = sys.stdout, width: int = 16):
+        self.stream = stream
+        self.width = width
+        self._step: Optional[str] = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.step != self._step:
+            self._step = event.step
+            print(f"==> {event.step}", file=self.stream, flush=True)
+        prefix = f"[{event.host}]".ljust(self.width + 2)
+        if event.state is None:
+            if event.text:
+                mark = "! " if event.stream is Stream.STDERR else ""
+                print(f"{prefix} {mark}{event.text}", file=self.stream, flush=True)
+            return
+        if not event.state.finished:
+            return
+        took = f" in {event.duration:.1f}s" if event.duration is not None else ""
+        detail = f": {event.text}" if event.text else ""
+        print(f"{prefix} {event.state.value}{took}{detail}", file=self.stream, flush=True)
+
+
+def read_password_file(path: str) -> Password:
+    """The first line of a file; the file itself is the operator's to protect."""
+    text = Path(path).read_text(encoding="utf-8")
+    return Password(text.splitlines()[0] if text else "")
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+async def prompt_password(prompt: str = "SSH password for the hosts (asked once, kept in memory): ") -> Optional[Password]:
+    if not interactive():
+        return None
+    value = await asyncio.to_thread(getpass.getpass, prompt)
+    return Password(value) if value else None
+
+
+def confirm(question: str, *, expected: str = "y") -> bool:
+    """Ask on the terminal; without one the answer is no."""
+    if not interactive():
+        return False
+    try:
+        answer = input(f"{question} ")
+    except EOFError:
+        return False
+    return answer.strip() == expected if expected != "y" else answer.strip().lower() in ("y", "yes")
+
+
+def host_key_asker(trusted: tuple[str, ...] = ()):
+    """Answers unknown-host-key questions: fingerprints given on the command line are
+    trusted; otherwise the operator is asked, and without a terminal the answer is no."""
+
+    async def ask(question: HostKeyQuestion) -> bool:
+        if question.fingerprint in trusted:
+            print(f"[{question.host}] trusting host key {question.fingerprint} (given with --trust-host-key)")
+            return True
+        if not interactive():
+            print(f"[{question.host}] unknown host key {question.key_type} {question.fingerprint}: not trusted "
+                  "(no terminal to ask; pass --trust-host-key FINGERPRINT after checking it)", file=sys.stderr)
+            return False
+        return await asyncio.to_thread(confirm, question.text + " [y/N]")
+
+    return ask
+
+
+def print_failures(report, stream: TextIO = sys.stderr) -> None:
+    failures = [(step, target, outcome) for step, target, outcome in report.failures()]
+    if not failures:
+        return
+    print("not done:", file=stream)
+    for step, target, outcome in failures:
+        detail = f": {outcome.message}" if outcome.message else ""
+        print(f"  {step.value:18} {target:18} {outcome.state.value}{detail}", file=stream)
+
+
+__all__ = ["EventPrinter", "HostState", "confirm", "host_key_asker", "interactive", "print_failures",
+           "prompt_password", "read_password_file"]

@@ -1,0 +1,190 @@
+"""Verbs that change servers or znodes: setup, start, stop, register, unregister.
+
+All of them build a plan, narrow it to what was asked, and hand it to the one
+deploy runner the UI uses too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Optional
+
+from arcus_tui.deploy.plan import Plan, PlanOptions, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.runner import Runner, RunnerOptions
+from arcus_tui.model import Cluster
+from arcus_tui.ssh.paths import SshPaths
+
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .common import add_cluster_argument, load_or_report
+from .console import (
+    EventPrinter,
+    confirm,
+    host_key_asker,
+    interactive,
+    print_failures,
+    prompt_password,
+    read_password_file,
+)
+
+ROLES = ("zookeeper", "memcached", "all")
+START_STEPS = {
+    "zookeeper": {StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_QUORUM},
+    "memcached": {StepId.MEMCACHED_START, StepId.MEMCACHED_ONLINE},
+}
+STOP_STEPS = {"zookeeper": {StepId.ZOOKEEPER_STOP}, "memcached": {StepId.MEMCACHED_STOP}}
+
+
+def _common_options(parser, *, confirm_flag: bool = True) -> None:
+    add_cluster_argument(parser)
+    parser.add_argument("--ssh-dir", type=Path, default=None,
+                        help="gateway key, known_hosts and ssh config directory (default ~/.ssh)")
+    parser.add_argument("--trust-host-key", action="append", default=[], metavar="SHA256:...",
+                        help="trust an unknown host key with this fingerprint (after checking it)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for a leader / for nodes to come online (default 60)")
+    if confirm_flag:
+        parser.add_argument("-y", "--yes", action="store_true", help="do not ask before changing servers")
+
+
+def add_parser(subparsers) -> None:
+    setup = subparsers.add_parser("setup", help="the whole guided setup, from the SSH key to every node online")
+    _common_options(setup)
+    setup.add_argument("--password-file", metavar="F", help="SSH password for copying the key (first line of F)")
+    setup.add_argument("--key-type", choices=("ed25519", "rsa"), default="ed25519")
+    setup.set_defaults(run=run_setup)
+
+    for verb, steps, text in (("start", START_STEPS, "start"), ("stop", STOP_STEPS, "stop")):
+        parser = subparsers.add_parser(verb, help=f"{text} ZooKeeper and/or memcached (all hosts, one host or one node)")
+        _common_options(parser)
+        parser.add_argument("role", nargs="?", choices=ROLES, default="all")
+        parser.add_argument("--host", action="append", metavar="NAME", help="only this host (repeatable)")
+        parser.add_argument("--node", metavar="IP:PORT", help="only this memcached node")
+        parser.set_defaults(run=run_start if verb == "start" else run_stop)
+
+    register = subparsers.add_parser("register", help="create /arcus if needed and register the service code")
+    _common_options(register)
+    register.set_defaults(run=run_register)
+
+    unregister = subparsers.add_parser("unregister", help="remove the service code from ZooKeeper")
+    _common_options(unregister)
+    unregister.add_argument("--stop-nodes", action="store_true", help="stop the service's memcached nodes first")
+    unregister.set_defaults(run=run_unregister)
+
+
+def _runner_options(args, ask_password=None) -> RunnerOptions:
+    paths = SshPaths.under(args.ssh_dir) if args.ssh_dir else SshPaths()
+    return RunnerOptions(ssh_paths=paths, on_unknown_host_key=host_key_asker(tuple(args.trust_host_key)),
+                         ask_password=ask_password)
+
+
+def _execute(cluster: Cluster, plan: Plan, options: RunnerOptions) -> int:
+    async def go():
+        async with Runner(cluster, options, EventPrinter()) as runner:
+            return await runner.run(plan)
+
+    try:
+        report = asyncio.run(go())
+    except KeyboardInterrupt:
+        print("interrupted: steps already started were cancelled; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    print_failures(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _agreed(args, cluster: Cluster, what: str) -> bool:
+    if args.yes:
+        return True
+    print(f"{what} on {len(cluster.hosts)} host(s) of service code {cluster.service_code}:")
+    for host in cluster.hosts:
+        roles = (["zookeeper"] if host.zookeeper else []) + [f"memcached:{p}" for p in host.ports]
+        print(f"  {host.name:20} {host.user}@{host.address}:{host.ssh_port}  {' '.join(roles)}")
+    if not interactive():
+        print("no terminal to confirm on: pass --yes", file=sys.stderr)
+        return False
+    return confirm("Proceed? [y/N]")
+
+
+def run_setup(args) -> int:
+    cluster = load_or_report(args.cluster_file)
+    if cluster is None:
+        return EXIT_USAGE
+    if not _agreed(args, cluster, "Set up ARCUS"):
+        return EXIT_USAGE
+    if args.password_file:
+        try:
+            password = read_password_file(args.password_file)
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"{args.password_file}: cannot read: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
+            return EXIT_USAGE
+
+        async def ask():
+            return password
+    else:
+        ask = prompt_password
+    plan = setup_plan(cluster, PlanOptions(key_type=args.key_type, quorum_timeout=args.timeout,
+                                           online_timeout=args.timeout))
+    return _execute(cluster, plan, _runner_options(args, ask))
+
+
+def _narrowed(plan: Plan, steps: set, args, cluster: Cluster) -> Optional[Plan]:
+    hosts = set(args.host) if args.host else None
+    unknown = sorted((hosts or set()) - {host.name for host in cluster.hosts})
+    if unknown:
+        print(f"no host named {', '.join(unknown)} in {args.cluster_file}", file=sys.stderr)
+        return None
+    if args.node and args.node not in {node.endpoint for node in cluster.nodes()}:
+        print(f"no memcached node {args.node} in {args.cluster_file}", file=sys.stderr)
+        return None
+    return plan.subset(steps, hosts=hosts, node=args.node)
+
+
+def _run_role(args, make_plan, table) -> int:
+    cluster = load_or_report(args.cluster_file)
+    if cluster is None:
+        return EXIT_USAGE
+    roles = ("zookeeper", "memcached") if args.role == "all" else (args.role,)
+    steps = set().union(*(table[role] for role in roles))
+    plan = _narrowed(make_plan(cluster, PlanOptions(quorum_timeout=args.timeout, online_timeout=args.timeout)),
+                     steps, args, cluster)
+    if plan is None:
+        return EXIT_USAGE
+    if not plan.steps:
+        print("nothing to do: no such role on the chosen hosts")
+        return EXIT_OK
+    return _execute(cluster, plan, _runner_options(args))
+
+
+def run_start(args) -> int:
+    return _run_role(args, setup_plan, START_STEPS)
+
+
+def run_stop(args) -> int:
+    if not args.yes and not confirm("Stop the chosen processes? [y/N]"):
+        print("not confirmed (pass --yes)", file=sys.stderr)
+        return EXIT_USAGE
+    return _run_role(args, teardown_plan, STOP_STEPS)
+
+
+def run_register(args) -> int:
+    cluster = load_or_report(args.cluster_file)
+    if cluster is None:
+        return EXIT_USAGE
+    plan = setup_plan(cluster).subset({StepId.ZOOKEEPER_INIT, StepId.REGISTER})
+    return _execute(cluster, plan, _runner_options(args))
+
+
+def run_unregister(args) -> int:
+    cluster = load_or_report(args.cluster_file)
+    if cluster is None:
+        return EXIT_USAGE
+    expected = f"Delete {cluster.service_code}"
+    if not args.yes and not confirm(f"This removes service code {cluster.service_code} from ZooKeeper. "
+                                    f"Type '{expected}' to go on:", expected=expected):
+        print(f"not confirmed: type '{expected}' or pass --yes", file=sys.stderr)
+        return EXIT_USAGE
+    steps = {StepId.UNREGISTER} | ({StepId.MEMCACHED_STOP} if args.stop_nodes else set())
+    plan = teardown_plan(cluster).subset(steps)
+    return _execute(cluster, plan, _runner_options(args))
