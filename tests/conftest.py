@@ -10,4 +10,5 @@ os.environ["ARCUS_TUI_LOOPBACK_ONLY"] = "1"
 pytest_plugins = [
     "tests.infra.sshd",
     "tests.infra.zookeeper",
+    "tests.infra.sandbox",
 ]

@@ -17,6 +17,7 @@ from typing import Optional
 from arcus_tui.deploy.layout import InstallLayout
 from arcus_tui.deploy.recipes import process_alive_test
 from arcus_tui.model import Cluster
+from arcus_tui.ssh.hostkeys import HostKeyAsker
 from arcus_tui.ssh.paths import SshPaths
 from arcus_tui.ssh.results import HostResult
 from arcus_tui.ssh.session import HostWork, Limits, SshSession
@@ -88,7 +89,8 @@ def _read_registry(connect_string: str, timeout: float) -> tuple[ServiceStatus, 
         return list_all(session)
 
 
-async def _process_states(cluster: Cluster, paths: SshPaths, timeout: float) -> dict[str, Process]:
+async def _process_states(cluster: Cluster, paths: SshPaths, timeout: float,
+                          on_unknown_host_key: Optional[HostKeyAsker]) -> dict[str, Process]:
     """`kill -0` on each node's pidfile over SSH: endpoint -> running/stopped/unknown."""
     states: dict[str, Process] = {}
 
@@ -102,16 +104,18 @@ async def _process_states(cluster: Cluster, paths: SshPaths, timeout: float) -> 
 
     limits = Limits(connect_timeout=timeout, command_timeout=timeout)
     hosts = [host.name for host in cluster.hosts if host.memcached]
-    async with SshSession(targets_for(cluster), paths=paths, limits=limits) as ssh:
+    async with SshSession(targets_for(cluster), paths=paths, limits=limits,
+                          on_unknown_host_key=on_unknown_host_key) as ssh:
         await ssh.each_host(job, hosts=hosts, step="process-check")
     return states
 
 
 async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = None, use_ssh: bool = True,
-                         timeout: float = 5.0) -> CloudStatus:
+                         timeout: float = 5.0, on_unknown_host_key: Optional[HostKeyAsker] = None) -> CloudStatus:
     status = CloudStatus(cluster.service_code)
     registry = asyncio.to_thread(_read_registry, cluster.connect_string, timeout)
-    processes = _process_states(cluster, ssh_paths or SshPaths(), timeout) if use_ssh else asyncio.sleep(0, {})
+    processes = (_process_states(cluster, ssh_paths or SshPaths(), timeout, on_unknown_host_key) if use_ssh
+                 else asyncio.sleep(0, {}))
     modes, services, states = await asyncio.gather(probe_ensemble(cluster.ensemble, timeout=timeout), registry,
                                                    processes, return_exceptions=True)
     if isinstance(modes, BaseException):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import time
@@ -98,17 +99,30 @@ def _owned_by(pid: int, user: str) -> bool:
         return False
 
 
+def process_alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie (exited, not yet reaped) counts as gone and,
+    when it is our own child (the sshd started in this process), is reaped here."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def _stop_pid(pid: int, sig: signal.Signals) -> bool:
-    """Signal `pid` and wait (bounded) for it to go; True when it is gone."""
+    """Signal `pid` and wait (bounded) for it to go; True when it went without SIGKILL."""
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
         return True
     deadline = time.monotonic() + STOP_WAIT_SECONDS
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not process_alive(pid):
             return True
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
@@ -139,6 +153,18 @@ def _is_sshd(pid: int) -> bool:
         return "sshd" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
+
+
+def wipe_host(host: PracticeHost) -> None:
+    """Remove what setup put on a practice host (its ~/arcus and ~/.ssh), for a fresh start.
+    Only logins the sandbox made are touched."""
+    try:
+        if pwd.getpwnam(host.user).pw_gecos != SANDBOX_MARK:
+            return
+    except KeyError:
+        return
+    for name in ("arcus", ".ssh"):
+        shutil.rmtree(Path(host.home) / name, ignore_errors=True)
 
 
 def save_state(state_dir: Path, hosts: list[PracticeHost]) -> None:

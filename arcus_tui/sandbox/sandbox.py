@@ -19,7 +19,9 @@ from .practice_hosts import (
     practice_host,
     save_state,
     start_host,
+    process_alive,
     stop_host,
+    wipe_host,
 )
 
 SERVICE_CODE = "sandbox-cloud"
@@ -60,14 +62,21 @@ class SandboxUp:
     notes: list[str] = field(default_factory=list)
 
 
-def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127.0.1") -> SandboxUp:
-    """Start `count` practice hosts (reusing running ones) and build the practice package."""
+def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127.0.1",
+               fresh: bool = False) -> SandboxUp:
+    """Start `count` practice hosts (reusing running ones) and build the practice package.
+    `fresh` first stops everything and removes what earlier setups left on the hosts."""
     if not 1 <= count <= MAX_HOSTS:
         raise SandboxError(f"--hosts must be between 1 and {MAX_HOSTS}")
     if not password:
         raise SandboxError("the practice hosts need a password to practise copying the key")
     state_dir.mkdir(parents=True, exist_ok=True)
     package = build_package(state_dir / "package")
+    if fresh:
+        sandbox_down(state_dir)
+        for number in range(1, count + 1):
+            stop_host(practice_host(number, subnet))  # processes a lost state file no longer lists
+            wipe_host(practice_host(number, subnet))
     running = {host.number: host for host in load_state(state_dir) if _sshd_alive(host)}
     hosts = []
     try:
@@ -94,8 +103,4 @@ def sandbox_down(state_dir: Path) -> list[str]:
 
 
 def _sshd_alive(host: PracticeHost) -> bool:
-    try:
-        os.kill(host.sshd_pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return bool(host.sshd_pid)
+    return bool(host.sshd_pid) and process_alive(host.sshd_pid)

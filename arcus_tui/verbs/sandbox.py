@@ -26,6 +26,8 @@ def add_parser(subparsers) -> None:
     up.add_argument("--hosts", type=int, default=3, help="how many practice hosts (default 3, like the guide)")
     up.add_argument("--password", default=DEFAULT_PASSWORD,
                     help=f"password of the practice logins (default {DEFAULT_PASSWORD!r}; loopback only)")
+    up.add_argument("--fresh", action="store_true",
+                    help="stop everything and remove what earlier setups left on the practice hosts first")
     up.add_argument("-o", "--output", default="sandbox.toml", help="cluster file to write (default sandbox.toml)")
     down = actions.add_parser("down", help="stop every process the sandbox or a deploy on it started")
     for sub in (up, down):
@@ -47,7 +49,7 @@ def run(args) -> int:
 
 
 def _up(args, state_dir: Path) -> int:
-    result = sandbox_up(args.hosts, args.password, state_dir)
+    result = sandbox_up(args.hosts, args.password, state_dir, fresh=args.fresh)
     output = Path(args.output)
     output.write_text(
         "# Practice hosts made by `arcus-tui sandbox up`: loopback addresses of this machine.\n"

@@ -1,0 +1,66 @@
+"""The practice sandbox as a test target: three practice hosts on 127.0.1.1-3:2222
+(real OpenSSH, one login each), the practice package (Debian ZooKeeper + the
+stand-in memcached), and a private gateway ~/.ssh. Started once per session with
+`sandbox up --fresh` and stopped with `sandbox down`, which stops by pidfiles."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.infra.require import missing, require_executable
+
+PASSWORD = "practice-pw"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    state_dir: Path
+    cluster_file: Path
+    ssh_dir: Path
+    password_file: Path
+    fingerprints: tuple[str, ...]
+    cluster: "object"  # arcus_tui.model.Cluster
+
+    def cli_access(self, *, trust: bool = True) -> list[str]:
+        """The command-line options that point a verb at this sandbox's gateway files."""
+        options = ["--ssh-dir", str(self.ssh_dir)]
+        for fingerprint in self.fingerprints if trust else ():
+            options += ["--trust-host-key", fingerprint]
+        return options
+
+
+@pytest.fixture(scope="session")
+def practice_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
+    import asyncssh
+
+    from arcus_tui.model import load_cluster
+    from arcus_tui.model.toml_writer import dump_cluster
+    from arcus_tui.sandbox.package import missing_parts
+    from arcus_tui.sandbox.sandbox import sandbox_down, sandbox_up
+    from arcus_tui.ssh.hostkeys import fingerprint
+
+    if os.geteuid() != 0:
+        missing("the practice sandbox needs root (a login per practice host)")
+    require_executable("sshd", "/usr/sbin/sshd")
+    lacking = missing_parts()
+    if lacking:
+        missing("the practice package cannot be built: " + "; ".join(lacking))
+    state_dir = tmp_path_factory.mktemp("sandbox-state")
+    up = sandbox_up(3, PASSWORD, state_dir, fresh=True)
+    try:
+        ssh_dir = tmp_path_factory.mktemp("gateway-ssh")
+        ssh_dir.chmod(0o700)
+        password_file = ssh_dir / "password"
+        password_file.write_text(PASSWORD + "\n")
+        password_file.chmod(0o600)
+        cluster_file = state_dir / "sandbox.toml"
+        cluster_file.write_text(dump_cluster(up.cluster))
+        fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in up.hosts)
+        yield Sandbox(state_dir, cluster_file, ssh_dir, password_file, fingerprints, load_cluster(cluster_file))
+    finally:
+        sandbox_down(state_dir)
