@@ -16,10 +16,14 @@ from arcus_tui.ssh.hostkeys import HostKeyQuestion
 class EventPrinter:
     """An `EventSink` that prints each line with its host, and each finished state once."""
 
-    def __init__(self, stream: TextIO = sys.stdout, width: int = 16):
-        self.stream = stream
+    def __init__(self, stream: Optional[TextIO] = None, width: int = 16):
+        self._stream = stream
         self.width = width
         self._step: Optional[str] = None
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stdout  # looked up late: tests and redirections swap it
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.step != self._step:
@@ -83,7 +87,8 @@ def host_key_asker(trusted: tuple[str, ...] = ()):
     return ask
 
 
-def print_failures(report, stream: TextIO = sys.stderr) -> None:
+def print_failures(report, stream: Optional[TextIO] = None) -> None:
+    stream = stream or sys.stderr
     failures = [(step, target, outcome) for step, target, outcome in report.failures()]
     if not failures:
         return
