@@ -67,6 +67,7 @@ class RunCommand:
     command: str
     unless: Optional[str] = None
     port: Optional[int] = None  # the memcached node this command is about, if any
+    already: str = ""  # what to tell the operator when `unless` holds, e.g. "memcached :11211 is running"
 
     def describe(self) -> list[str]:
         if self.unless:

@@ -148,7 +148,8 @@ def _zookeeper_steps(cluster: Cluster, homes: dict[str, str], quorum_timeout: fl
 
     def start(host):
         pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
-        return [actions.RunCommand(recipes.zookeeper_start(host), unless=recipes.process_alive_test(pidfile))]
+        return [actions.RunCommand(recipes.zookeeper_start(host), unless=recipes.process_alive_test(pidfile),
+                                   already="ZooKeeper is running")]
 
     quorum = actions.WaitForQuorum(cluster.ensemble, quorum_timeout)
     return [
@@ -183,6 +184,7 @@ def _memcached_steps(cluster: Cluster, online_timeout: float) -> list[Optional[S
                 recipes.memcached_start(cluster, node),
                 unless=recipes.process_alive_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
                 port=node.port,
+                already=f"memcached :{node.port} is running",
             )
             for node in nodes_by_host.get(host.name, [])
         ]
@@ -224,6 +226,7 @@ def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Pl
                 recipes.memcached_stop(node),
                 unless=recipes.process_gone_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
                 port=node.port,
+                already=f"memcached :{node.port} is not running",
             )
             for node in nodes_by_host.get(host.name, [])
         ]
@@ -231,7 +234,7 @@ def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Pl
     def stop_zookeeper_member(host):
         pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
         return [actions.RunCommand(recipes.zookeeper_stop(host),
-                                   unless=recipes.process_gone_test(pidfile))]
+                                   unless=recipes.process_gone_test(pidfile), already="ZooKeeper is not running")]
 
     steps = [
         _hosts_step(StepId.MEMCACHED_STOP, "Stop memcached", stop_memcached, cluster.hosts),

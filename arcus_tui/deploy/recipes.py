@@ -60,9 +60,18 @@ def myid(cluster: Cluster, host: Host) -> str:
     return f"{cluster.myid(host)}\n"
 
 
+PID = '"$pid"'  # the shell variable the pidfile snippets read the pid into
+
+
+def _running(pid: str) -> str:
+    """Shell test: `pid` is a process that has not exited. A zombie (exited, not yet
+    reaped by init) still answers kill -0, so its state letter is checked too."""
+    return f'kill -0 {pid} 2>/dev/null && ! ps -o stat= -p {pid} | grep -q "^ *Z"'
+
+
 def process_alive_test(pidfile: str) -> str:
     """Shell test: true when the pidfile names a live process."""
-    return f'pid=$(cat {shell_path(pidfile)} 2>/dev/null) && kill -0 "$pid" 2>/dev/null'
+    return f"pid=$(cat {shell_path(pidfile)} 2>/dev/null) && {_running(PID)}"
 
 
 def process_gone_test(pidfile: str) -> str:
@@ -86,7 +95,7 @@ def stop_by_pidfile(pidfile: str, signal: str) -> str:
     polls = STOP_WAIT_SECONDS * 10
     return (
         f'pid=$(cat {quoted}) || exit 1; kill -{signal} "$pid" || exit 1; i=0; '
-        f'while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); '
+        f"while {_running(PID)}; do i=$((i+1)); "
         f'if [ "$i" -gt {polls} ]; then echo "process $pid still running after {STOP_WAIT_SECONDS}s" >&2; exit 1; fi; '
         f'sleep 0.1; done; rm -f {quoted}; echo "stopped process $pid"'
     )

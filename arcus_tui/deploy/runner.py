@@ -262,7 +262,7 @@ async def _perform(work: HostWork, action) -> tuple[bool, Optional[str]]:
         if action.unless:
             status, _, _ = await work.capture(action.unless)
             if status == 0:
-                work.line(f"already done: {_short(action.command)}")
+                work.line(f"already done: {action.already or _short(action.command)}")
                 return False, None
         status, signal = await work.exec(action.command)
         if signal is not None:

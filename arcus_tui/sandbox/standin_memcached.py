@@ -258,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.pidfile:
         with open(args.pidfile, "w") as handle:
             handle.write(f"{os.getpid()}\n")
-    return Supervisor(args, ready_fd).run()
+    code = Supervisor(args, ready_fd).run()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # everything is closed; skip joining kazoo's threads at interpreter exit
 
 
 if __name__ == "__main__":
