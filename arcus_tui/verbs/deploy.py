@@ -79,7 +79,7 @@ def _runner_options(args, ask_password=None) -> RunnerOptions:
                          ask_password=ask_password)
 
 
-def _execute(cluster: Cluster, plan: Plan, options: RunnerOptions) -> int:
+def execute(cluster: Cluster, plan: Plan, options: RunnerOptions) -> int:
     async def go():
         async with Runner(cluster, options, EventPrinter()) as runner:
             return await runner.run(plan)
@@ -126,7 +126,7 @@ def run_setup(args) -> int:
         ask = prompt_password
     plan = setup_plan(cluster, PlanOptions(key_type=args.key_type, quorum_timeout=args.timeout,
                                            online_timeout=args.timeout))
-    return _execute(cluster, plan, _runner_options(args, ask))
+    return execute(cluster, plan, _runner_options(args, ask))
 
 
 def _narrowed(plan: Plan, steps: set, args, cluster: Cluster) -> Optional[Plan]:
@@ -154,7 +154,7 @@ def _run_role(args, make_plan, table) -> int:
     if not plan.steps:
         print("nothing to do: no such role on the chosen hosts")
         return EXIT_OK
-    return _execute(cluster, plan, _runner_options(args))
+    return execute(cluster, plan, _runner_options(args))
 
 
 def run_start(args) -> int:
@@ -173,7 +173,7 @@ def run_register(args) -> int:
     if cluster is None:
         return EXIT_USAGE
     plan = setup_plan(cluster).subset({StepId.ZOOKEEPER_INIT, StepId.REGISTER})
-    return _execute(cluster, plan, _runner_options(args))
+    return execute(cluster, plan, _runner_options(args))
 
 
 def run_unregister(args) -> int:
@@ -187,4 +187,4 @@ def run_unregister(args) -> int:
         return EXIT_USAGE
     steps = {StepId.UNREGISTER} | ({StepId.MEMCACHED_STOP} if args.stop_nodes else set())
     plan = teardown_plan(cluster).subset(steps)
-    return _execute(cluster, plan, _runner_options(args))
+    return execute(cluster, plan, _runner_options(args))

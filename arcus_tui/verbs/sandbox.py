@@ -17,6 +17,7 @@ from arcus_tui.ssh.hostkeys import fingerprint
 from . import EXIT_FAILED, EXIT_OK
 
 DEFAULT_PASSWORD = "arcus"
+GATEWAY_DIR = "gateway-ssh"  # the sandbox's own ~/.ssh for --setup: the operator's is not touched
 
 
 def add_parser(subparsers) -> None:
@@ -28,6 +29,8 @@ def add_parser(subparsers) -> None:
                     help=f"password of the practice logins (default {DEFAULT_PASSWORD!r}; loopback only)")
     up.add_argument("--fresh", action="store_true",
                     help="stop everything and remove what earlier setups left on the practice hosts first")
+    up.add_argument("--setup", action="store_true",
+                    help="then run the whole setup on the practice hosts, with the sandbox's own gateway key")
     up.add_argument("-o", "--output", default="sandbox.toml", help="cluster file to write (default sandbox.toml)")
     down = actions.add_parser("down", help="stop every process the sandbox or a deploy on it started")
     for sub in (up, down):
@@ -62,9 +65,37 @@ def _up(args, state_dir: Path) -> int:
         print(f"  {host.name:16} {host.address}:2222  login {host.user}  "
               f"host key {fingerprint(asyncssh.import_public_key(host.host_key))}")
     print(f"practice package (with a stand-in memcached): {result.cluster.package}")
+    if args.setup:
+        code = _setup(result, args.password, state_dir)
+        if code != EXIT_OK:
+            return code
     print(f"cluster file: {output}")
     print("next:")
     print(f"  arcus-tui {output}                  # the host grid and the guided setup")
     print(f"  arcus-tui setup {output}            # or the whole setup headless (password: {args.password!r})")
     print("  arcus-tui sandbox down              # stop everything the sandbox and its deploys started")
     return EXIT_OK
+
+
+def _setup(result, password: str, state_dir: Path) -> int:
+    """The whole setup on the practice hosts. Their host keys were made by this sandbox,
+    so it trusts exactly those fingerprints, in its own gateway directory."""
+    from arcus_tui.deploy.plan import setup_plan
+    from arcus_tui.deploy.runner import RunnerOptions
+    from arcus_tui.ssh.connect import Password
+    from arcus_tui.ssh.paths import SshPaths
+
+    from .console import host_key_asker
+    from .deploy import execute
+
+    gateway = state_dir / GATEWAY_DIR
+    gateway.mkdir(mode=0o700, exist_ok=True)
+    fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in result.hosts)
+
+    async def ask_password():
+        return Password(password)
+
+    options = RunnerOptions(ssh_paths=SshPaths.under(gateway), on_unknown_host_key=host_key_asker(fingerprints),
+                            ask_password=ask_password)
+    print(f"setting up {result.cluster.service_code} on the practice hosts (gateway key in {gateway})")
+    return execute(result.cluster, setup_plan(result.cluster), options)
