@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from .cluster import NODE_SETTING_KEYS, Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
 from .names import split_endpoint
+from .schema import NODE_KEYS
 
 
 class ArcusJsonError(ValueError):
@@ -51,7 +52,11 @@ def _settings(config: Any, where: str, allowed: tuple[str, ...]) -> dict[str, in
     unknown = sorted(set(config) - set(allowed))
     if unknown:
         raise ArcusJsonError(f"{where}: unknown config key(s) {', '.join(map(repr, unknown))} (known: {', '.join(allowed)})")
-    return {key: _number(value, f"{where} {key}") for key, value in config.items()}
+    values = {key: _number(value, f"{where} {key}") for key, value in config.items()}
+    for key, value in values.items():
+        if problem := NODE_KEYS[key].check(value):
+            raise ArcusJsonError(f"{where} {key}: {problem}")
+    return values
 
 
 def _text(entry: dict, key: str, where: str) -> str:
@@ -96,6 +101,8 @@ def import_arcus(text: str, ensemble: list[str], *, user: str, external: bool = 
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ArcusJsonError(f"line {error.lineno}, column {error.colno}: not valid JSON: {error.msg}") from None
+    except RecursionError:
+        raise ArcusJsonError("not valid ARCUS JSON: arrays or objects nested too deeply") from None
     if not isinstance(document, dict):
         raise ArcusJsonError("the document must be a JSON object with serviceCode, servers and config")
     unknown = sorted(set(document) - {"serviceCode", "servers", "config"})

@@ -152,8 +152,14 @@ def parse_cluster(text: str, source: str = "<cluster>") -> CheckResult:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         match = _TOML_LINE.search(str(error))
+        if match:
+            line = int(match.group(1))
+        else:  # "(at end of document)": an array, table or string left open
+            line = max(1, len(text.splitlines()))
         message = _TOML_LINE.sub("", str(error)).replace("(, column", "(column").strip()
-        return CheckResult(source, None, [Problem(int(match.group(1)) if match else 1, f"TOML syntax: {message}")])
+        return CheckResult(source, None, [Problem(line, f"TOML syntax: {message}")])
+    except RecursionError:
+        return CheckResult(source, None, [Problem(1, "TOML syntax: arrays or tables nested too deeply")])
     reader = _Reader(text)
     cluster = reader.document(raw)
     problems = reader.problems
@@ -167,10 +173,15 @@ def parse_cluster(text: str, source: str = "<cluster>") -> CheckResult:
 def check_cluster_file(path: str | Path) -> CheckResult:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
+        data = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
         return CheckResult(str(path), None, [Problem(1, f"cannot read the cluster file: {reason}")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        return CheckResult(str(path), None, [Problem(line, f"not UTF-8 text: {error.reason} (byte {data[error.start]:#04x})")])
     return parse_cluster(text, str(path))
 
 

@@ -46,6 +46,7 @@ class KeyLocations:
                 name = _split_dotted(match.group(1))
                 table = name + (array_counts[name],)
                 array_counts[name] += 1
+                self._lines.setdefault(name, number)  # the array as a whole: its first [[name]]
                 self._lines.setdefault(table, number)
             elif match := _TABLE.match(line):
                 table = _split_dotted(match.group(1))

@@ -85,12 +85,15 @@ def _ensemble(cluster: Cluster) -> Iterator[tuple]:
             ), _ERROR
             return
         size = len(members)
+    # where the ensemble is written: the servers list, or the last member's `zookeeper = true`
+    where = ("zookeeper", "servers") if cluster.zookeeper.external else (
+        "host", cluster.hosts.index(members[-1]), "zookeeper")
     if size == 1:
-        yield ("zookeeper",) if cluster.zookeeper.external else ("host", cluster.hosts.index(members[0]), "zookeeper"), (
+        yield where, (
             "a single ZooKeeper member has no fault tolerance: use 3 or 5 members for production"
         ), _WARNING
     elif size % 2 == 0:
-        yield ("zookeeper",), (
+        yield where, (
             f"{size} ZooKeeper members tolerate no more failures than {size - 1}: use an odd number"
         ), _WARNING
     zookeeper = cluster.zookeeper

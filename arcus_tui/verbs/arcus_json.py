@@ -10,7 +10,7 @@ from arcus_tui.model.arcus_json import ArcusJsonError, dump_arcus, ensemble_orde
 from arcus_tui.model.load import current_user
 from arcus_tui.model.toml_writer import dump_cluster
 
-from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from . import EXIT_OK, EXIT_USAGE
 from .common import add_cluster_argument, load_or_report, report_problems
 
 
@@ -48,7 +48,7 @@ def run_import(args) -> int:
     if not result.ok:  # e.g. a hostname that is not a plain name: say so rather than write a bad file
         print(f"{args.json_file}: the imported cluster is not valid:", file=sys.stderr)
         report_problems(result)
-        return EXIT_FAILED
+        return EXIT_USAGE
     if note := ensemble_order_note(cluster, ensemble):
         print(f"note: {note}", file=sys.stderr)
     if not args.output:
@@ -58,7 +58,11 @@ def run_import(args) -> int:
     if output.exists() and not args.force:
         print(f"{output}: already exists (use --force to overwrite)", file=sys.stderr)
         return EXIT_USAGE
-    output.write_text(toml_text, encoding="utf-8")
+    try:
+        output.write_text(toml_text, encoding="utf-8")
+    except OSError as error:
+        print(f"{output}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"wrote {output}: {len(cluster.hosts)} host(s), {sum(len(h.memcached) for h in cluster.hosts)} node(s)",
           file=sys.stderr)
     return EXIT_OK

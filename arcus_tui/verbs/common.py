@@ -8,12 +8,13 @@ from typing import Optional, TextIO
 from arcus_tui.model import CheckResult, Cluster, check_cluster_file
 
 
-def report_problems(result: CheckResult, stream: TextIO = sys.stderr) -> None:
+def report_problems(result: CheckResult, stream: Optional[TextIO] = None) -> None:
+    stream = sys.stderr if stream is None else stream  # looked up now: it may have been replaced since import
     for problem in result.problems:
         print(problem.format(result.source), file=stream)
 
 
-def load_or_report(path: str, stream: TextIO = sys.stderr) -> Optional[Cluster]:
+def load_or_report(path: str, stream: Optional[TextIO] = None) -> Optional[Cluster]:
     """The cluster, with warnings printed; or None after printing every error."""
     result = check_cluster_file(path)
     report_problems(result, stream)
