@@ -63,4 +63,16 @@ def practice_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
         fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in up.hosts)
         yield Sandbox(state_dir, cluster_file, ssh_dir, password_file, fingerprints, load_cluster(cluster_file))
     finally:
-        sandbox_down(state_dir)
+        report = sandbox_down(state_dir)
+        still = [host for host in up.hosts if _listening(host.address, 2222)]
+        assert not still, f"sandbox down left sshd listening on {still}: {report}"
+
+
+def _listening(address: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
