@@ -247,8 +247,8 @@ class Runner:
             for action in step.actions[work.name]:
                 done, error = await _perform(work, action)
                 if error:
-                    return HostResult(work.name, step.id.value, HostState.FAILED, stdout="".join(work.stdout),
-                                      stderr="".join(work.stderr), error=error)
+                    return HostResult(work.name, step.id.value, HostState.FAILED, stdout="".join(line + "\n" for line in work.stdout),
+                                      stderr="".join(line + "\n" for line in work.stderr), error=error)
                 changed = changed or done
             state = HostState.OK if changed else HostState.ALREADY_DONE
             return HostResult(work.name, step.id.value, state, exit_status=0)
