@@ -13,7 +13,6 @@ import sys
 from typing import Optional, Sequence
 
 from arcus_tui import __version__
-from arcus_tui.verbs import EXIT_USAGE
 
 VERB_MODULES = (
     "check",

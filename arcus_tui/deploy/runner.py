@@ -28,11 +28,11 @@ from arcus_tui.ssh.results import HostResult, RunResult
 from arcus_tui.ssh.session import HostWork, Limits, SshSession
 from arcus_tui.ssh.target import targets_for
 from arcus_tui.ssh.upload import upload
-from arcus_tui.zk.session import ReadOnlyError, RegistryError, RegistrySession
+from arcus_tui.zk.session import ReadOnlyError
 
 from . import actions
 from .layout import shell_path
-from .plan import REGISTRY, Plan, Step, StepId, setup_plan
+from .plan import Plan, Step, StepId, setup_plan
 from .registry_steps import RegistrySteps
 from .report import DeployReport
 
@@ -247,8 +247,8 @@ class Runner:
             for action in step.actions[work.name]:
                 done, error = await _perform(work, action)
                 if error:
-                    return HostResult(work.name, step.id.value, HostState.FAILED, stdout="".join(line + "\n" for line in work.stdout),
-                                      stderr="".join(line + "\n" for line in work.stderr), error=error)
+                    return HostResult(work.name, step.id.value, HostState.FAILED, stdout=_lines(work.stdout),
+                                      stderr=_lines(work.stderr), error=error)
                 changed = changed or done
             state = HostState.OK if changed else HostState.ALREADY_DONE
             return HostResult(work.name, step.id.value, state, exit_status=0)
@@ -292,6 +292,10 @@ async def _write_file(work: HostWork, action: actions.WriteFile) -> tuple[bool, 
         return True, f"could not write {action.path} (exit status {status})"
     work.line(f"wrote {action.path}")
     return True, None
+
+
+def _lines(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
 
 
 def _short(command: str, limit: int = 80) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import tomlkit
 
-from .cluster import Cluster, Host, NodeSettings, ZooKeeperSettings
+from .cluster import Cluster, Host, ZooKeeperSettings
 
 _HOST_INHERITED = ("user", "ssh_port", "install_dir", "identity_file")
 

@@ -127,7 +127,6 @@ def test_setup_from_nothing_status_repair_and_teardown(practice_sandbox, capsys)
 
         # 5. kill one memcached (the cache process itself, by SIGKILL): SOME_DOWN, that node offline
         victim_host = cluster.hosts[1]
-        home = f"/home/{victim_host.user}"
         supervisors = {host.name: node_processes(f"/home/{host.user}") for host in cluster.hosts}
         os.kill(stock_memcached_child(supervisors[victim_host.name][11212][0]), signal.SIGKILL)
         victim = f"{victim_host.address}:11212"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from arcus_tui.deploy import actions
-from arcus_tui.deploy.plan import Plan, PlanOptions, Step, StepId, setup_plan
+from arcus_tui.deploy.plan import Plan, Step, StepId, setup_plan
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import HostState
 from arcus_tui.model import Cluster, Host
