@@ -63,6 +63,7 @@ class Runner:
         self._ssh: Optional[SshSession] = None
         self._registry = RegistrySteps(cluster, sink, read_only=self.options.read_only)
         self._homes: dict[str, str] = {}
+        self._key_proven: set[str] = set()  # hosts where a key-only login already worked in this run
 
     async def __aenter__(self) -> "Runner":
         return self
@@ -183,6 +184,7 @@ class Runner:
         key = self._require_key()
         # Hosts that already take the key need no password: ask for it only if one does not.
         probe = await verify_key_login(self._targets(targets), key, **self._common(), step=step.id.value)
+        self._key_proven.update(probe.succeeded)
         results = {host: HostResult(host, step.id.value, HostState.ALREADY_DONE, stdout="the key already works\n")
                    for host in probe.succeeded}
         for host in results:
@@ -201,8 +203,17 @@ class Runner:
         return RunResult(step.id.value, {host: results[host] for host in targets})
 
     async def _verify(self, step: Step, targets: list[str]) -> RunResult:
-        return await verify_key_login(self._targets(targets), self._require_key(), **self._common(),
-                                      sink=self.sink, step=step.id.value)
+        """Key-only login on every host, except where copy-key's probe just proved it (one login less)."""
+        results = {}
+        for host in (t for t in targets if t in self._key_proven):
+            results[host] = HostResult(host, step.id.value, HostState.ALREADY_DONE)
+            self._emit(host, step.id, "key-only login already proven by copy-key", HostState.ALREADY_DONE)
+        rest = [t for t in targets if t not in self._key_proven]
+        if rest:
+            verified = await verify_key_login(self._targets(rest), self._require_key(), **self._common(),
+                                              sink=self.sink, step=step.id.value)
+            results.update(verified.items())
+        return RunResult(step.id.value, {host: results[host] for host in targets})
 
     def _require_key(self) -> GatewayKey:
         if self._key is None:

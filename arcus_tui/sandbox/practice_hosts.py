@@ -14,6 +14,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -75,6 +76,15 @@ def start_host(host: PracticeHost, state_dir: Path) -> tuple[PracticeHost, Runni
     sshd = start_sshd(state_dir / host.name / "sshd", [(host.address, SSH_PORT)], allow_users=[host.user])
     started = PracticeHost(**(asdict(host) | {"sshd_pid": sshd.pid, "host_key": sshd.host_public_key}))
     return started, sshd
+
+
+def listening(address: str, port: int) -> bool:
+    """Something accepts TCP connections at address:port."""
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def deploy_pidfiles(host: PracticeHost) -> Iterator[Path]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from arcus_tui.model import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
 
@@ -15,6 +18,7 @@ from .practice_hosts import (
     PracticeHost,
     SandboxError,
     ensure_login,
+    listening,
     load_state,
     practice_host,
     save_state,
@@ -27,6 +31,29 @@ from .practice_hosts import (
 SERVICE_CODE = "sandbox-cloud"
 MEMCACHED_PORTS = (11211, 11212)
 MAX_HOSTS = 16
+
+
+LOCK_FILE = Path("/tmp/arcus-tui-practice-hosts.lock")
+"""The practice logins are machine-wide: one user of them (a test session, a benchmark) at a time."""
+
+
+@contextlib.contextmanager
+def exclusive_use(timeout: float = 600.0) -> Iterator[None]:
+    """Hold the practice hosts for one user of them; waits (bounded) for the current one."""
+    with open(LOCK_FILE, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise SandboxError(f"the practice hosts stayed in use for {timeout:g}s ({LOCK_FILE})") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def default_state_dir() -> Path:
@@ -73,6 +100,7 @@ def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127
     state_dir.mkdir(parents=True, exist_ok=True)
     package = build_package(state_dir / "package")
     if fresh:
+        _refuse_if_served_elsewhere(count, subnet, state_dir)
         sandbox_down(state_dir)
         for number in range(1, count + 1):
             stop_host(practice_host(number, subnet))  # processes a lost state file no longer lists
@@ -104,3 +132,14 @@ def sandbox_down(state_dir: Path) -> list[str]:
 
 def _sshd_alive(host: PracticeHost) -> bool:
     return bool(host.sshd_pid) and process_alive(host.sshd_pid)
+
+
+def _refuse_if_served_elsewhere(count: int, subnet: str, state_dir: Path) -> None:
+    """--fresh wipes the practice homes: never while another sandbox serves them."""
+    ours = {host.address for host in load_state(state_dir) if _sshd_alive(host)}
+    for number in range(1, count + 1):
+        address = practice_host(number, subnet).address
+        if address not in ours and listening(address, SSH_PORT):
+            raise SandboxError(f"{address}:{SSH_PORT} is served by another sandbox; "
+                               "run `arcus-tui sandbox down` with its --state-dir first")
+

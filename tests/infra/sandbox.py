@@ -36,13 +36,9 @@ class Sandbox:
 
 @pytest.fixture(scope="session")
 def practice_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
-    import asyncssh
-
-    from arcus_tui.model import load_cluster
-    from arcus_tui.model.toml_writer import dump_cluster
     from arcus_tui.sandbox.package import missing_parts
-    from arcus_tui.sandbox.sandbox import sandbox_down, sandbox_up
-    from arcus_tui.ssh.hostkeys import fingerprint
+    from arcus_tui.sandbox.practice_hosts import SSH_PORT, listening
+    from arcus_tui.sandbox.sandbox import exclusive_use, sandbox_down, sandbox_up
 
     if os.geteuid() != 0:
         missing("the practice sandbox needs root (a login per practice host)")
@@ -51,28 +47,29 @@ def practice_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
     if lacking:
         missing("the practice package cannot be built: " + "; ".join(lacking))
     state_dir = tmp_path_factory.mktemp("sandbox-state")
-    up = sandbox_up(3, PASSWORD, state_dir, fresh=True)
-    try:
-        ssh_dir = tmp_path_factory.mktemp("gateway-ssh")
-        ssh_dir.chmod(0o700)
-        password_file = ssh_dir / "password"
-        password_file.write_text(PASSWORD + "\n")
-        password_file.chmod(0o600)
-        cluster_file = state_dir / "sandbox.toml"
-        cluster_file.write_text(dump_cluster(up.cluster))
-        fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in up.hosts)
-        yield Sandbox(state_dir, cluster_file, ssh_dir, password_file, fingerprints, load_cluster(cluster_file))
-    finally:
-        report = sandbox_down(state_dir)
-        still = [host for host in up.hosts if _listening(host.address, 2222)]
-        assert not still, f"sandbox down left sshd listening on {still}: {report}"
+    with exclusive_use():  # a benchmark or another test session may hold the practice hosts
+        up = sandbox_up(3, PASSWORD, state_dir, fresh=True)
+        try:
+            yield _gateway_for(up, state_dir, tmp_path_factory.mktemp("gateway-ssh"))
+        finally:
+            report = sandbox_down(state_dir)
+            still = [host.address for host in up.hosts if listening(host.address, SSH_PORT)]
+            assert not still, f"sandbox down left sshd listening on {still}: {report}"
 
 
-def _listening(address: str, port: int) -> bool:
-    import socket
+def _gateway_for(up, state_dir: Path, ssh_dir: Path) -> Sandbox:
+    """A private gateway ~/.ssh, a password file and the cluster file for the practice hosts."""
+    import asyncssh
 
-    try:
-        with socket.create_connection((address, port), timeout=1):
-            return True
-    except OSError:
-        return False
+    from arcus_tui.model import load_cluster
+    from arcus_tui.model.toml_writer import dump_cluster
+    from arcus_tui.ssh.hostkeys import fingerprint
+
+    ssh_dir.chmod(0o700)
+    password_file = ssh_dir / "password"
+    password_file.write_text(PASSWORD + "\n")
+    password_file.chmod(0o600)
+    cluster_file = state_dir / "sandbox.toml"
+    cluster_file.write_text(dump_cluster(up.cluster))
+    fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in up.hosts)
+    return Sandbox(state_dir, cluster_file, ssh_dir, password_file, fingerprints, load_cluster(cluster_file))
