@@ -79,10 +79,23 @@ def _runner_options(args, ask_password=None) -> RunnerOptions:
                          ask_password=ask_password)
 
 
+MAX_RETRIES = 3
+
+
 def execute(cluster: Cluster, plan: Plan, options: RunnerOptions) -> int:
+    """Run the plan; on a terminal, offer to retry only what failed (at most MAX_RETRIES times)."""
+
     async def go():
         async with Runner(cluster, options, EventPrinter()) as runner:
-            return await runner.run(plan)
+            report = await runner.run(plan)
+            for _ in range(MAX_RETRIES):
+                if report.ok or not interactive():
+                    break
+                print_failures(report)
+                if not await asyncio.to_thread(confirm, "Retry what did not succeed? [y/N]"):
+                    break
+                report = await runner.run(report.plan, previous=report)
+            return report
 
     try:
         report = asyncio.run(go())
