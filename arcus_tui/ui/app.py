@@ -15,7 +15,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from arcus_tui.model import Cluster, check_cluster_file
+from arcus_tui.ssh.paths import SshPaths
 
+from .context import AppContext
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .themes import ThemeSet, UnknownThemeError, load_themes
@@ -53,6 +55,7 @@ class ArcusApp(App[None]):
         *,
         themes: Optional[ThemeSet] = None,
         notices: Iterable[str] = (),
+        ssh_paths: Optional[SshPaths] = None,
     ) -> None:
         """`theme_name` None picks the default theme; an unknown one raises `UnknownThemeError`.
 
@@ -64,6 +67,7 @@ class ArcusApp(App[None]):
         self.cluster = cluster
         self.path = path
         self.read_only = read_only
+        self.context = AppContext(cluster, path, read_only, ssh_paths or SshPaths())
         self.notices = [*(str(problem) for problem in self.themes.problems), *notices]
         for theme in self.themes.themes.values():
             self.register_theme(theme)
@@ -83,7 +87,8 @@ class ArcusApp(App[None]):
             self.push_screen(HelpScreen())
 
 
-def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] = None) -> int:
+def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] = None,
+            ssh_dir: Optional[str] = None) -> int:
     """Run the TUI on the cluster file `path` (None: no file yet); returns the exit code.
 
     A cluster file with errors, or an unknown theme, is reported on stderr as
@@ -112,6 +117,7 @@ def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] =
             return EXIT_USAGE
         cluster = result.cluster
         notices = [problem.format(result.source) for problem in result.warnings]
-    app = ArcusApp(cluster, path, read_only, theme, themes=themes, notices=notices)
+    ssh_paths = SshPaths.under(ssh_dir) if ssh_dir else SshPaths()
+    app = ArcusApp(cluster, path, read_only, theme, themes=themes, notices=notices, ssh_paths=ssh_paths)
     app.run()
     return app.return_code or 0

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
 from arcus_tui.model import Cluster
 
+from ..panes import PANES
 from ..widgets.host_grid import HostGrid
 from ..widgets.placeholder import ComingSoon
 
@@ -85,6 +86,8 @@ class MainScreen(Screen[None]):
                 with TabPane(f"{number} {label}", id=tab):
                     if tab == "grid":
                         yield from self._grid()
+                    elif tab in PANES:
+                        yield from PANES[tab](self.app.context)
                     else:
                         yield ComingSoon(label, COMING[tab])
         yield Footer()
