@@ -1,7 +1,7 @@
 """The content of each numbered tab, one module per tab.
 
 `PANES` maps a tab id to a function that composes that tab's widgets from the
-`AppContext`; a tab without an entry shows what it will hold (`COMING`).
+`AppContext`; each pane says itself what it needs when there is no cluster file.
 """
 
 from __future__ import annotations
@@ -11,7 +11,16 @@ from typing import Callable, Iterable
 from textual.widget import Widget
 
 from ..context import AppContext
+from .logs import logs_pane
+from .monitor import monitor_pane
+from .setup import setup_pane
+from .zookeeper import zookeeper_pane
 
 PaneFactory = Callable[[AppContext], Iterable[Widget]]
 
-PANES: dict[str, PaneFactory] = {}
+PANES: dict[str, PaneFactory] = {
+    "setup": setup_pane,
+    "logs": logs_pane,
+    "zookeeper": zookeeper_pane,
+    "monitor": monitor_pane,
+}

@@ -28,6 +28,40 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("tab  shift+tab", "next / previous box, then the tab bar"),
         ),
     ),
+    (
+        "Setup",
+        (
+            ("s", "run the whole setup, every step on all hosts at once"),
+            ("r", "run again only what failed or was skipped"),
+            ("t", "tear down (asks you to type Delete <service code>)"),
+            ("← ↓ ↑ →", "pick a cell: its message shows under the matrix"),
+        ),
+    ),
+    (
+        "Logs",
+        (
+            ("f  enter", "maximise the focused host's log, and back"),
+            ("n  p", "next / previous host's log"),
+            ("c", "clear every log"),
+        ),
+    ),
+    (
+        "ZooKeeper  (read-only)",
+        (
+            ("↓ ↑", "move in the znode tree; the panel shows the znode's data and stat"),
+            ("enter  space", "open / close a znode (its children load and stay live)"),
+            ("/", "filter the tree by name (enter keeps it, esc clears it)"),
+            ("r", "re-read every open znode; retry when not connected"),
+        ),
+    ),
+    (
+        "Monitor  (read-only)",
+        (
+            ("p", "pause / resume polling"),
+            ("+  -", "poll less / more often (1 to 60 s, default 3 s)"),
+            ("r", "poll now"),
+        ),
+    ),
 )
 """What the help screen lists, section by section: (keys, what they do)."""
 

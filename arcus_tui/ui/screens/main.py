@@ -24,18 +24,6 @@ TABS: tuple[tuple[str, str], ...] = (
 )
 """(pane id, label) in key order: key 1 shows the first, 5 the last."""
 
-COMING: dict[str, str] = {
-    "setup": (
-        "The guided setup: make the gateway's SSH key, copy it to every host,\n"
-        "prove password-less login, deploy, start ZooKeeper, wait for a leader,\n"
-        "register the service code, start memcached - every step on all hosts at once."
-    ),
-    "logs": "A live log pane per host for the step that is running.",
-    "zookeeper": "The ARCUS registry tree in ZooKeeper, changing as nodes join and leave.",
-    "monitor": "memcached stats and the cloud status of every node.",
-}
-
-
 def cluster_summary(cluster: Cluster, path: Optional[str], read_only: bool) -> Content:
     nodes = sum(1 for _ in cluster.nodes())
     if cluster.zookeeper.external:
@@ -86,10 +74,8 @@ class MainScreen(Screen[None]):
                 with TabPane(f"{number} {label}", id=tab):
                     if tab == "grid":
                         yield from self._grid()
-                    elif tab in PANES:
-                        yield from PANES[tab](self.app.context)
                     else:
-                        yield ComingSoon(label, COMING[tab])
+                        yield from PANES[tab](self.app.context)
         yield Footer()
 
     def _grid(self):

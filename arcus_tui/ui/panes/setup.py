@@ -1,0 +1,390 @@
+"""The Setup tab: the guided setup as a step × host matrix that fills in as it runs.
+
+`s` runs the whole setup plan, `r` runs it again for only what did not succeed
+(the runner is given the previous `DeployReport`), `t` runs the teardown after
+the operator types `Delete <service_code>`. A run is a Textual worker on the
+app's own loop; the runner's sink is an `EngineFeed`, so every engine event
+reaches this pane's matrix and the Logs tab as one `EngineEvent` message.
+
+The runner asks for the SSH password (once per run, only if a host needs it) and
+about unknown host keys through modal screens; their answers go back to the
+engine and nowhere else. In read-only mode the keys are off, and a run started
+anyway is refused by the engine itself (`ReadOnlyError`), whose message is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable, Iterable, Optional
+
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Static
+
+from arcus_tui.deploy.plan import REGISTRY, Plan, PlanOptions, setup_plan, teardown_plan
+from arcus_tui.deploy.report import DeployReport
+from arcus_tui.deploy.runner import Runner, RunnerOptions
+from arcus_tui.events import EventSink, HostState
+from arcus_tui.model import Cluster
+from arcus_tui.ssh.connect import Password
+from arcus_tui.ssh.hostkeys import HostKeyQuestion
+from arcus_tui.zk.session import ReadOnlyError
+
+from ..context import AppContext
+from ..screens.ask_host_key import AskHostKeyScreen
+from ..screens.ask_password import AskPasswordScreen
+from ..screens.confirm_teardown import ConfirmTeardownScreen
+from ..widgets.setup_matrix import STEP_COLUMN, TIME_COLUMN, SetupMatrix, cell_label, format_duration
+from ..widgets.setup_messages import EngineEvent, EngineFeed, TakesEngineEvents, engine_listeners
+
+log = logging.getLogger(__name__)
+
+RunnerFactory = Callable[[Cluster, RunnerOptions, EventSink], Any]
+"""Makes the runner of one run: `Runner(cluster, options, sink)` or a test's stand-in
+(anything with `async run(plan, *, previous=None) -> DeployReport` and `async close()`)."""
+
+KIND_TITLES = {"setup": "Setup", "retry": "Retry", "teardown": "Teardown"}
+TICK_SECONDS = 0.1
+
+
+def teardown_lines(cluster: Cluster, plan: Plan) -> list[str]:
+    """What the teardown does, in the confirm modal's words."""
+    lines = []
+    for step in plan.steps:
+        if step.targets == (REGISTRY,):
+            lines.append(f"{step.title} in ZooKeeper ({cluster.connect_string})")
+        else:
+            lines.append(f"{step.title} on {', '.join(step.targets)}")
+    return lines
+
+
+class SetupPane(Vertical, TakesEngineEvents):
+    """Matrix, status line, the highlighted cell's detail, and the three run buttons."""
+
+    BINDINGS = [
+        Binding("s", "start", "Setup"),
+        Binding("r", "retry", "Retry failed"),
+        Binding("t", "teardown", "Teardown"),
+    ]
+
+    class RunFinished(Message):
+        """Posted by a run's worker after its last event: the report, or why there is none."""
+
+        def __init__(self, run: int, kind: str, report: Optional[DeployReport], error: str,
+                     elapsed: float) -> None:
+            super().__init__()
+            self.run = run
+            self.kind = kind
+            self.report = report
+            self.error = error
+            self.elapsed = elapsed
+
+    def __init__(self, context: AppContext, runner_factory: Optional[RunnerFactory] = None, *,
+                 id: Optional[str] = "setup-pane") -> None:
+        super().__init__(id=id, classes="-read-only" if context.read_only else "")
+        self.context = context
+        self.cluster = context.cluster
+        self.runner_factory: RunnerFactory = runner_factory or Runner
+        self.report: Optional[DeployReport] = None  # the last run's, for `r`
+        self.running = False
+        self.run_number = 0
+        self.run_kind = ""
+        self.run_started = 0.0
+        self.current_step = ""
+        self.outcome: Content = Content("")
+        self._ask_lock = asyncio.Lock()
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose(self):
+        yield Static(id="setup-status")
+        if self.cluster is not None:
+            yield SetupMatrix(id="setup-matrix")
+        yield Static(id="setup-detail")
+        with Horizontal(id="setup-buttons"):
+            yield Button("Start setup  s", id="setup-start", variant="primary", compact=True)
+            yield Button("Retry failed  r", id="setup-retry", compact=True)
+            yield Button("Teardown  t", id="setup-teardown", variant="error", compact=True)
+
+    def on_mount(self) -> None:
+        if self.cluster is not None:
+            self.matrix.show_plan(setup_plan(self.cluster, PlanOptions()))
+        self._ticker = self.set_interval(TICK_SECONDS, self._tick, pause=True)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.call_after_refresh(self._repaint))
+        self._show_status()
+        self._sync_controls()
+
+    def on_show(self) -> None:
+        """The tab came into view: put the focus on the matrix so that s/r/t work at once."""
+        if self.cluster is not None:
+            self.call_after_refresh(self.matrix.focus)
+
+    @property
+    def matrix(self) -> SetupMatrix:
+        return self.query_one(SetupMatrix)
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
+        if action in ("start", "retry", "teardown"):
+            if self.cluster is None or self.context.read_only or self.running:
+                return None  # shown, but off
+            if action == "retry" and (self.report is None or self.report.ok):
+                return None
+        return True
+
+    def action_start(self) -> None:
+        if self.cluster is None:
+            return
+        self._launch("setup", setup_plan(self.cluster, PlanOptions()), None)
+
+    def action_retry(self) -> None:
+        if self.report is None:
+            self.notify("Nothing to retry: no run yet.", severity="warning")
+            return
+        if self.report.ok:
+            self.notify("Nothing to retry: every step of the last run succeeded.")
+            return
+        self._launch("retry", self.report.plan, self.report)
+
+    def action_teardown(self) -> None:
+        if self.cluster is None:
+            return
+        plan = teardown_plan(self.cluster, PlanOptions())
+        if self.context.read_only:
+            self._launch("teardown", plan, None)  # the engine refuses it and says why
+            return
+        if self.running:
+            self.notify("A run is in progress; wait for it to finish.", severity="warning")
+            return
+
+        def confirmed(yes: Optional[bool]) -> None:
+            if yes:
+                self._launch("teardown", plan, None)
+            else:
+                self.notify("Teardown not confirmed: nothing was changed.")
+
+        self.app.push_screen(ConfirmTeardownScreen(self.cluster.service_code,
+                                                   teardown_lines(self.cluster, plan)), confirmed)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        actions = {"setup-start": "start", "setup-retry": "retry", "setup-teardown": "teardown"}
+        action = actions.get(event.button.id or "")
+        if action is not None:
+            getattr(self, f"action_{action}")()
+
+    # --- a run ----------------------------------------------------------------------------
+
+    def _launch(self, kind: str, plan: Plan, previous: Optional[DeployReport]) -> None:
+        if self.running:
+            self.notify("A run is in progress; wait for it to finish.", severity="warning")
+            return
+        self.running = True
+        self.run_number += 1
+        self.run_kind = kind
+        self.run_started = time.monotonic()
+        self.current_step = ""
+        self.outcome = Content("")
+        self.matrix.show_plan(plan, previous)
+        feed = EngineFeed(engine_listeners(self.screen), self.run_number, kind)
+        self._ticker.resume()
+        self._sync_controls()
+        self._show_status()
+        self.run_worker(self._run(self.run_number, kind, plan, previous, feed), name=f"deploy-{kind}",
+                        group="deploy", exclusive=True, exit_on_error=False)
+
+    async def _run(self, run: int, kind: str, plan: Plan, previous: Optional[DeployReport],
+                   sink: EventSink) -> None:
+        options = RunnerOptions(ssh_paths=self.context.ssh_paths, on_unknown_host_key=self._ask_host_key,
+                                ask_password=self._ask_password, read_only=self.context.read_only)
+        report: Optional[DeployReport] = None
+        error = ""
+        runner = None
+        try:
+            runner = self.runner_factory(self.cluster, options, sink)
+            report = await runner.run(plan, previous=previous)
+        except ReadOnlyError as refused:
+            error = str(refused)
+        except Exception as failure:  # the engine reports host failures itself; this is anything else
+            log.warning("%s run failed", kind, exc_info=True)
+            error = f"{type(failure).__name__}: {failure}"
+        finally:
+            if runner is not None:
+                try:
+                    await runner.close()
+                except Exception:
+                    log.warning("closing the runner failed", exc_info=True)
+        # Queued behind this run's last EngineEvent: the matrix is complete when it is handled.
+        self.post_message(self.RunFinished(run, kind, report, error, time.monotonic() - self.run_started))
+
+    def on_setup_pane_run_finished(self, message: RunFinished) -> None:
+        self.running = False
+        self._ticker.pause()
+        if message.report is not None:
+            self.report = message.report
+            self._reconcile(message.report)
+        title = KIND_TITLES.get(message.kind, message.kind)
+        took = format_duration(message.elapsed)
+        if message.error:
+            self.outcome = Content.assemble((f"{title} not run: ", "bold $error"), message.error)
+            self.notify(message.error, title=f"{title} refused" if "read-only" in message.error else title,
+                        severity="error", timeout=10)
+        elif message.report is not None and message.report.ok:
+            self.outcome = Content.assemble((f"{title} done", "bold $success"),
+                                            f" in {took}: every step ok or already done.")
+        elif message.report is not None:
+            failed = skipped = 0
+            for _, _, outcome in message.report.failures():
+                if outcome.state is HostState.SKIPPED:
+                    skipped += 1
+                else:
+                    failed += 1
+            self.outcome = Content.assemble(
+                (f"{title} finished with {failed} failed and {skipped} skipped", "bold $error"),
+                f" in {took}. ", ("r", "bold $accent"), " runs again only what did not succeed.")
+        self.matrix.tick()
+        self._show_status()
+        self._sync_controls()
+
+    def _reconcile(self, report: DeployReport) -> None:
+        """Outcomes the report has but no event carried (e.g. kept by a retry) go into the matrix."""
+        matrix = self.matrix
+        for (step_id, target), outcome in report.outcomes.items():
+            cell = matrix.cell(step_id.value, target)
+            if cell is not None and cell.state is not outcome.state and not cell.state.finished:
+                cell.state, cell.message = outcome.state, outcome.message
+        matrix.repaint()
+
+    # --- the operator's answers -------------------------------------------------------------
+
+    async def _ask(self, screen: Screen) -> Any:
+        """Show a modal and wait for its answer; one question on screen at a time."""
+        async with self._ask_lock:
+            answer: asyncio.Future = asyncio.get_running_loop().create_future()
+
+            def done(result: Any) -> None:
+                if not answer.done():
+                    answer.set_result(result)
+
+            self.app.push_screen(screen, done)
+            try:
+                return await answer
+            except asyncio.CancelledError:  # the run ends (the app quits): take the question away
+                if self.app.screen is screen:
+                    try:
+                        screen.dismiss(None)
+                    except Exception:
+                        pass
+                raise
+
+    async def _ask_password(self) -> Optional[Password]:
+        """The runner's `ask_password`: asked once per run, and only when a host needs it."""
+        return await self._ask(AskPasswordScreen())
+
+    async def _ask_host_key(self, question: HostKeyQuestion) -> bool:
+        """The runner's `on_unknown_host_key`: the operator compares the fingerprint and answers."""
+        return bool(await self._ask(AskHostKeyScreen(question)))
+
+    # --- events ---------------------------------------------------------------------------
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        if message.run != self.run_number:
+            return  # a late event of an earlier run
+        event = message.event
+        if self.matrix.apply(event) and event.state is HostState.RUNNING:
+            self.current_step = event.step
+            self._show_status()
+        self._show_detail()
+
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        event.stop()
+        self._show_detail()
+
+    # --- drawing --------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.matrix.tick()
+        self._show_status()
+
+    def _repaint(self) -> None:
+        if self.cluster is not None:
+            self.matrix.repaint()
+
+    def _sync_controls(self) -> None:
+        off = self.cluster is None or self.context.read_only or self.running
+        for button_id in ("#setup-start", "#setup-teardown"):
+            self.query_one(button_id, Button).disabled = off
+        self.query_one("#setup-retry", Button).disabled = off or self.report is None or self.report.ok
+        self.refresh_bindings()
+
+    def status_content(self) -> Content:
+        if self.cluster is None:
+            return Content.assemble(("No cluster file. ", "bold $warning"),
+                                    "Start arcus-tui with one to set it up: arcus-tui cluster.toml")
+        parts: list[Content] = []
+        if self.context.read_only:
+            parts.append(Content.assemble(
+                ("READ-ONLY", "bold $warning"),
+                ": the engine refuses writes here, so setup (s), retry (r) and teardown (t) are off."))
+        if self.running:
+            title = KIND_TITLES.get(self.run_kind, self.run_kind)
+            step_text = ""
+            plan = self.matrix.plan
+            if plan is not None and self.current_step:
+                numbers = {step.id.value: (n, step.title) for n, step in enumerate(plan.steps, 1)}
+                if self.current_step in numbers:
+                    number, step_title = numbers[self.current_step]
+                    step_text = f" · step {number}/{len(plan.steps)}: {step_title}"
+            elapsed = format_duration(time.monotonic() - self.run_started)
+            parts.append(Content.assemble((f"{title} running", "bold $accent"), f"{step_text} · {elapsed}"))
+        elif self.outcome.plain:
+            parts.append(self.outcome)
+        elif not self.context.read_only:
+            hosts = len(self.cluster.hosts)
+            parts.append(Content.assemble(
+                "Service code ", (self.cluster.service_code, "bold"),
+                f" on {hosts} host{'s' if hosts != 1 else ''}. ",
+                ("s", "bold $accent"), " runs the whole setup (every step on all hosts at once), ",
+                ("t", "bold $accent"), " tears it down."))
+        return Content("\n").join(parts)
+
+    def _show_status(self) -> None:
+        self.query_one("#setup-status", Static).update(self.status_content())
+
+    def detail_content(self) -> Content:
+        """What the highlighted cell knows: state, time, and its message or last line."""
+        if self.cluster is None or not self.matrix.row_count:
+            return Content("")
+        matrix = self.matrix
+        try:
+            row_key, column_key = matrix.coordinate_to_cell_key(matrix.cursor_coordinate)
+        except Exception:
+            return Content("")
+        step_id, target = row_key.value, column_key.value
+        if target in (STEP_COLUMN, TIME_COLUMN) or matrix.plan is None:
+            return Content("")
+        cell = matrix.cell(step_id, target)
+        step = next((s for s in matrix.plan.steps if s.id.value == step_id), None)
+        if cell is None or step is None:
+            return Content.styled(f"{target} has no part in this step.", "$foreground-muted")
+        took = f" in {format_duration(cell.duration)}" if cell.duration is not None else ""
+        text = cell.message or cell.last_line
+        colour = {HostState.FAILED: "$error", HostState.SKIPPED: "$warning"}.get(cell.state, "$foreground-muted")
+        return Content.assemble((f"{step.title} · {target}: ", "bold"),
+                                (f"{cell_label(cell.state)}{took}", colour),
+                                f"  {text}" if text else "")
+
+    def _show_detail(self) -> None:
+        self.query_one("#setup-detail", Static).update(self.detail_content())
+
+
+def setup_pane(context: AppContext) -> Iterable[Widget]:
+    """The `PANES` entry of the Setup tab."""
+    yield SetupPane(context)
