@@ -38,6 +38,7 @@ class Registry(str, enum.Enum):
     ONLINE = "online"
     OFFLINE = "offline"
     UNREGISTERED = "unregistered"  # no mapping for this node under the service
+    UNKNOWN = "unknown"  # the registry could not be read
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class NodeState:
 
     @property
     def verdict(self) -> str:
+        if self.registry is Registry.UNKNOWN:
+            return f"registry unreadable; process {self.process.value}"
         if self.registry is Registry.ONLINE:
             return "ok" if self.process is not Process.STOPPED else "online, but no process behind the pidfile"
         if self.process is Process.RUNNING:
@@ -90,8 +93,9 @@ def _read_registry(connect_string: str, timeout: float) -> tuple[ServiceStatus, 
 
 
 async def _process_states(cluster: Cluster, paths: SshPaths, timeout: float,
-                          on_unknown_host_key: Optional[HostKeyAsker]) -> dict[str, Process]:
-    """`kill -0` on each node's pidfile over SSH: endpoint -> running/stopped/unknown."""
+                          on_unknown_host_key: Optional[HostKeyAsker]) -> tuple[dict[str, Process], list[str]]:
+    """`kill -0` on each node's pidfile over SSH: endpoint -> running/stopped, and why hosts
+    that could not be asked were not (their nodes stay `unknown`)."""
     states: dict[str, Process] = {}
 
     async def job(work: HostWork) -> HostResult:
@@ -106,8 +110,9 @@ async def _process_states(cluster: Cluster, paths: SshPaths, timeout: float,
     hosts = [host.name for host in cluster.hosts if host.memcached]
     async with SshSession(targets_for(cluster), paths=paths, limits=limits,
                           on_unknown_host_key=on_unknown_host_key) as ssh:
-        await ssh.each_host(job, hosts=hosts, step="process-check")
-    return states
+        result = await ssh.each_host(job, hosts=hosts, step="process-check")
+    problems = [f"{host}: {result[host].error}" for host in result.failed]
+    return states, problems
 
 
 async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = None, use_ssh: bool = True,
@@ -115,7 +120,7 @@ async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = No
     status = CloudStatus(cluster.service_code)
     registry = asyncio.to_thread(_read_registry, cluster.connect_string, timeout)
     processes = (_process_states(cluster, ssh_paths or SshPaths(), timeout, on_unknown_host_key) if use_ssh
-                 else asyncio.sleep(0, {}))
+                 else asyncio.sleep(0, ({}, [])))
     modes, services, states = await asyncio.gather(probe_ensemble(cluster.ensemble, timeout=timeout), registry,
                                                    processes, return_exceptions=True)
     if isinstance(modes, BaseException):
@@ -131,15 +136,21 @@ async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = No
     if isinstance(states, BaseException):
         status.errors.append(f"process check over SSH: {states}")
         states = {}
-    status.nodes = tuple(_node_states(cluster, status.service, states))
+    else:
+        states, problems = states
+        status.errors += [f"process check over SSH: {problem}" for problem in problems]
+    registry_read = not isinstance(services, BaseException)
+    status.nodes = tuple(_node_states(cluster, status.service, states, registry_read))
     return status
 
 
-def _node_states(cluster: Cluster, service: Optional[ServiceStatus], processes: dict[str, Process]):
+def _node_states(cluster: Cluster, service: Optional[ServiceStatus], processes: dict[str, Process],
+                 registry_read: bool = True):
     online = set(service.online) if service else set()
     offline = set(service.offline) if service else set()
     for node in cluster.nodes():
         endpoint = node.endpoint
-        registry = (Registry.ONLINE if endpoint in online
+        registry = (Registry.UNKNOWN if not registry_read
+                    else Registry.ONLINE if endpoint in online
                     else Registry.OFFLINE if endpoint in offline else Registry.UNREGISTERED)
         yield NodeState(node.host.name, endpoint, registry, processes.get(endpoint, Process.UNKNOWN))

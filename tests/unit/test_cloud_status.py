@@ -48,3 +48,9 @@ def test_node_states_join_the_registry_view_with_the_processes():
     assert states["127.0.1.2:11211"].registry is Registry.UNREGISTERED  # not mapped to the service
     assert states["127.0.1.2:11211"].process is Process.UNKNOWN  # the host did not answer
     assert "127.0.1.9:11211" not in states  # undefined nodes are the service's business, not the cluster's
+
+
+def test_when_the_registry_cannot_be_read_nodes_are_unknown_not_unregistered():
+    states = list(_node_states(CLUSTER, None, {"127.0.1.1:11211": Process.RUNNING}, registry_read=False))
+    assert {s.registry for s in states} == {Registry.UNKNOWN}
+    assert states[0].verdict == "registry unreadable; process running"  # not "running but not joined"

@@ -81,7 +81,8 @@ def _percent(ratio: Optional[float]) -> str:
 
 def node_row(node: NodeState, stats: Optional[StatsReading], palette: Palette) -> list[Text]:
     """host | node | registry | process | verdict | uptime | conns | hits | memory | evictions"""
-    registry_style = {Registry.ONLINE: "success", Registry.OFFLINE: "error", Registry.UNREGISTERED: "warning"}
+    registry_style = {Registry.ONLINE: "success", Registry.OFFLINE: "error", Registry.UNREGISTERED: "warning",
+                      Registry.UNKNOWN: "warning"}
     process_style = {Process.RUNNING: _colour(palette, "success"), Process.STOPPED: _colour(palette, "error"),
                      Process.UNKNOWN: "dim"}
     verdict = node.verdict
