@@ -17,7 +17,7 @@ from arcus_tui.model import Cluster
 from arcus_tui.model.arcus_json import export_arcus
 
 from . import actions, recipes
-from .layout import InstallLayout
+from .layout import InstallLayout, shell_path
 
 
 class StepId(str, enum.Enum):
@@ -141,7 +141,9 @@ def _zookeeper_steps(cluster: Cluster, homes: dict[str, str], quorum_timeout: fl
     def config(host):
         layout = InstallLayout(host.install_dir)
         return [
-            actions.RunCommand(f"mkdir -p {recipes.shell_path(layout.zookeeper_data_dir)}"),
+            actions.RunCommand(f"mkdir -p {shell_path(layout.zookeeper_data_dir)}",
+                               unless=f"test -d {shell_path(layout.zookeeper_data_dir)}",
+                               already="the data directory exists"),
             actions.WriteFile(layout.zoo_cfg, recipes.zoo_cfg(cluster, host, homes.get(host.name))),
             actions.WriteFile(layout.myid_file, recipes.myid(cluster, host)),
         ]

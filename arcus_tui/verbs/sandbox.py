@@ -70,10 +70,16 @@ def _up(args, state_dir: Path) -> int:
         if code != EXIT_OK:
             return code
     print(f"cluster file: {output}")
+    gateway = f" --ssh-dir {state_dir / GATEWAY_DIR}" if args.setup else ""
+    steps = [
+        (f"arcus-tui {output}{gateway}", "the host grid, the guided setup, the registry, the monitor"),
+        (f"arcus-tui setup {output}{gateway}", f"the whole setup headless (password: {args.password!r})"),
+        ("arcus-tui sandbox down", "stop everything the sandbox and its deploys started"),
+    ]
+    width = max(len(command) for command, _ in steps)
     print("next:")
-    print(f"  arcus-tui {output}                  # the host grid and the guided setup")
-    print(f"  arcus-tui setup {output}            # or the whole setup headless (password: {args.password!r})")
-    print("  arcus-tui sandbox down              # stop everything the sandbox and its deploys started")
+    for command, what in steps:
+        print(f"  {command:{width}}  # {what}")
     return EXIT_OK
 
 
