@@ -16,7 +16,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Union
 
-from arcus_tui import netguard
+from arcus_tui import netguard, tcp
 
 DEFAULT_TIMEOUT = 2.0
 MAX_REPLY_BYTES = 1 << 20
@@ -146,11 +146,9 @@ async def fetch_stats(address: str, *, timeout: float = DEFAULT_TIMEOUT) -> Memc
     exchange. Raises `netguard.NonLoopbackTarget` (before connecting), `OSError`,
     `asyncio.TimeoutError` or `StatsError`."""
     host, port = split_address(address)
-    netguard.check(host)
 
     async def exchange() -> MemcachedStats:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
+        async with tcp.connection(host, port) as (reader, writer):
             writer.write(b"stats\r\n")
             await writer.drain()
             lines: list[bytes] = []
@@ -167,12 +165,6 @@ async def fetch_stats(address: str, *, timeout: float = DEFAULT_TIMEOUT) -> Memc
                     raise StatsError(f"stats reply from {address} longer than {MAX_REPLY_BYTES} bytes")
             raw = parse_stats(b"".join(lines).decode("utf-8", "replace"))
             return MemcachedStats(address, raw)
-        finally:
-            writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
-            except (OSError, asyncio.TimeoutError):
-                pass
 
     return await asyncio.wait_for(exchange(), timeout)
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from arcus_tui import netguard
+from arcus_tui import tcp
 from arcus_tui.events import EventSink, HostState, ProgressEvent, Stream, ignore_events
 
 QUORUM_STEP = "zookeeper-quorum"
@@ -80,11 +80,9 @@ async def four_letter(host: str, port: int, word: str, *, timeout: float = DEFAU
     ``timeout`` bounds the whole exchange. Raises `OSError` / `asyncio.TimeoutError`."""
     if len(word) != 4 or not word.isalpha():
         raise ValueError(f"not a four-letter word: {word!r}")
-    netguard.check(host)
 
     async def exchange() -> str:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
+        async with tcp.connection(host, port) as (reader, writer):
             writer.write(word.encode("ascii"))
             await writer.drain()
             chunks: list[bytes] = []
@@ -96,12 +94,6 @@ async def four_letter(host: str, port: int, word: str, *, timeout: float = DEFAU
                 chunks.append(chunk)
                 size += len(chunk)
             return b"".join(chunks).decode("utf-8", "replace")
-        finally:
-            writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
-            except (OSError, asyncio.TimeoutError):
-                pass
 
     return await asyncio.wait_for(exchange(), timeout)
 
