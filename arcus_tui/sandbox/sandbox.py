@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
 from arcus_tui.model import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
 
+from .locks import LockTimeout, held
 from .package import build_package
 from .practice_hosts import (
     SSH_PORT,
@@ -40,20 +39,11 @@ LOCK_FILE = Path("/tmp/arcus-tui-practice-hosts.lock")
 @contextlib.contextmanager
 def exclusive_use(timeout: float = 600.0) -> Iterator[None]:
     """Hold the practice hosts for one user of them; waits (bounded) for the current one."""
-    with open(LOCK_FILE, "a") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise SandboxError(f"the practice hosts stayed in use for {timeout:g}s ({LOCK_FILE})") from None
-                time.sleep(0.5)
-        try:
+    try:
+        with held(LOCK_FILE, timeout, "the practice hosts"):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except LockTimeout as error:
+        raise SandboxError(str(error)) from None
 
 
 def default_state_dir() -> Path:

@@ -14,7 +14,7 @@ on the port (a daemon left by a killed run is stopped by its recorded PID).
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
 import pwd
 import secrets
@@ -28,6 +28,7 @@ from typing import Iterator, Optional
 
 import pytest
 
+from arcus_tui.sandbox.locks import LockTimeout, held
 from arcus_tui.sandbox.sshd import RunningSshd, SshdError, start_sshd
 from arcus_tui.ssh import HostTarget, SshPaths
 from tests.infra.require import missing, require_executable
@@ -131,34 +132,26 @@ def real_sshd() -> Iterator[RealSshd]:
         require_executable(tool, f"/usr/sbin/{tool}")
 
     STATE_DIR.mkdir(mode=0o700, exist_ok=True)
-    lock = open(STATE_DIR / "lock", "w")
-    deadline = time.monotonic() + LOCK_WAIT
-    while True:
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                lock.close()
-                missing(f"another test run has held the test sshd for over {LOCK_WAIT:g} s")
-            time.sleep(0.2)
-    daemon = None
-    try:
-        _stop_stale(STATE_DIR / "sshd.pid", STATE_DIR / "sshd_config")
-        password = "pw-" + secrets.token_urlsafe(18)
-        entry = _ensure_user(TEST_USER, password)
+            stack.enter_context(held(STATE_DIR / "lock", LOCK_WAIT, "the test sshd (another test run)"))
+        except LockTimeout as error:
+            missing(str(error))
+        daemon = None
         try:
-            daemon = start_sshd(STATE_DIR, [(address, SSHD_PORT) for address in SSHD_ADDRESSES],
-                                sshd_path=sshd_path, allow_users=[TEST_USER])
-        except SshdError as exc:
-            pytest.fail(f"could not start the test sshd: {exc}", pytrace=False)
-        yield RealSshd(daemon, SSHD_ADDRESSES, SSHD_PORT, TEST_USER, password, Path(entry.pw_dir),
-                       entry.pw_uid, entry.pw_gid)
-    finally:
-        if daemon is not None:
-            daemon.stop()
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
+            _stop_stale(STATE_DIR / "sshd.pid", STATE_DIR / "sshd_config")
+            password = "pw-" + secrets.token_urlsafe(18)
+            entry = _ensure_user(TEST_USER, password)
+            try:
+                daemon = start_sshd(STATE_DIR, [(address, SSHD_PORT) for address in SSHD_ADDRESSES],
+                                    sshd_path=sshd_path, allow_users=[TEST_USER])
+            except SshdError as exc:
+                pytest.fail(f"could not start the test sshd: {exc}", pytrace=False)
+            yield RealSshd(daemon, SSHD_ADDRESSES, SSHD_PORT, TEST_USER, password, Path(entry.pw_dir),
+                           entry.pw_uid, entry.pw_gid)
+        finally:
+            if daemon is not None:
+                daemon.stop()
 
 
 @pytest.fixture
