@@ -18,6 +18,7 @@ from arcus_tui.model import Cluster, check_cluster_file
 from arcus_tui.ssh.paths import SshPaths
 
 from .context import AppContext
+from .screens.edit_prompts import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .themes import ThemeSet, UnknownThemeError, load_themes
@@ -81,6 +82,22 @@ class ArcusApp(App[None]):
     def on_mount(self) -> None:
         for notice in self.notices:
             self.notify(notice, title="Warning", severity="warning", timeout=15)
+
+    async def action_quit(self) -> None:
+        """Quit; with unsaved layout edits in the Grid, ask first."""
+        main = next((screen for screen in self.screen_stack if isinstance(screen, MainScreen)), None)
+        if main is None or not main.unsaved:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+
+        def answer(yes: Optional[bool]) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Unsaved changes",
+                                       f"{self.path} has unsaved layout changes. Quit without saving?"), answer)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -26,6 +26,12 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("h j k l", "the same, vi style"),
             ("home  end", "first / last host"),
             ("tab  shift+tab", "next / previous box, then the tab bar"),
+            ("a", "add a host (asks name and address)"),
+            ("d", "delete the focused host (asks y/N)"),
+            ("z", "toggle ZooKeeper on the focused host"),
+            ("+  -", "add / remove a memcached port (suggests the next free / the last)"),
+            ("m", "set the memlimit of one of the host's nodes"),
+            ("ctrl+s", "save the layout to the cluster file (comments kept)"),
         ),
     ),
     (

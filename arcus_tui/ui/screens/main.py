@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from textual.binding import Binding
 from textual.content import Content
@@ -10,9 +10,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
 from arcus_tui.model import Cluster
+from arcus_tui.model import edit as layout
+from arcus_tui.model.edit import ClusterDocument, EditError
 
 from ..panes import PANES
-from ..widgets.host_grid import HostGrid
+from ..widgets.host_grid import HostBox, HostGrid
+from .edit_prompts import AskHostScreen, AskNumberScreen, ConfirmScreen
 from ..widgets.placeholder import ComingSoon
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -24,7 +27,8 @@ TABS: tuple[tuple[str, str], ...] = (
 )
 """(pane id, label) in key order: key 1 shows the first, 5 the last."""
 
-def cluster_summary(cluster: Cluster, path: Optional[str], read_only: bool) -> Content:
+
+def cluster_summary(cluster: Cluster, path: Optional[str], read_only: bool, modified: bool = False) -> Content:
     nodes = sum(1 for _ in cluster.nodes())
     if cluster.zookeeper.external:
         zookeeper = f"external ZooKeeper {cluster.connect_string}"
@@ -42,10 +46,34 @@ def cluster_summary(cluster: Cluster, path: Optional[str], read_only: bool) -> C
     ]
     if path:
         parts.append((f"  ·  {path}", "$foreground-muted"))
+    if modified:
+        parts.append(("  ·  ", "$foreground-muted"))
+        parts.append(("modified", "bold $warning"))
     if read_only:
         parts.append(("  ·  ", "$foreground-muted"))
         parts.append(("READ-ONLY", "bold $warning"))
     return Content.assemble(*parts)
+
+
+EDIT_ACTIONS = frozenset(
+    {"add_host", "delete_host", "toggle_zookeeper", "add_port", "remove_port", "set_memlimit", "save"}
+)
+"""The Grid's layout edits (and save): only on the Grid tab, refused in read-only mode."""
+
+FIRST_MEMCACHED_PORT = 11211
+
+
+def next_free_port(cluster: Cluster, host_name: str) -> int:
+    """The port `+` suggests: after the host's highest memcached port, skipping taken ones."""
+    host = cluster.host(host_name)
+    taken = set(host.ports) | {host.ssh_port}
+    if host.zookeeper:
+        zookeeper = cluster.zookeeper
+        taken |= {zookeeper.client_port, zookeeper.quorum_port, zookeeper.election_port}
+    port = max(host.ports) + 1 if host.ports else FIRST_MEMCACHED_PORT
+    while port in taken and port < 65535:
+        port += 1
+    return port
 
 
 class MainScreen(Screen[None]):
@@ -59,6 +87,14 @@ class MainScreen(Screen[None]):
             Binding(str(number), f"show_tab('{tab}')", label, show=False)
             for number, (tab, label) in enumerate(TABS[1:], 2)
         ),
+        # --- Grid: layout edits on the focused host box (saved with ctrl+s) ---
+        Binding("a", "add_host", "Edit", key_display="a d z + - m"),
+        Binding("d", "delete_host", "Delete host", show=False),
+        Binding("z", "toggle_zookeeper", "Toggle ZooKeeper", show=False),
+        Binding("plus", "add_port", "Add port", show=False, key_display="+"),
+        Binding("minus", "remove_port", "Remove port", show=False, key_display="-"),
+        Binding("m", "set_memlimit", "Set memlimit", show=False),
+        Binding("ctrl+s", "save", "Save"),
     ]
 
     def __init__(self, cluster: Optional[Cluster], path: Optional[str], read_only: bool) -> None:
@@ -66,6 +102,15 @@ class MainScreen(Screen[None]):
         self.cluster = cluster
         self.path = path
         self.read_only = read_only
+        self.document: Optional[ClusterDocument] = None
+        self.document_problem = "no cluster file to edit"
+        if cluster is not None and path:
+            try:
+                self.document = ClusterDocument.load(path)
+            except (OSError, UnicodeDecodeError) as error:
+                self.document_problem = f"cannot edit {path}: {getattr(error, 'strerror', None) or error}"
+            except EditError as error:
+                self.document_problem = error.problems[0]
 
     def compose(self):
         yield Header()
@@ -87,6 +132,7 @@ class MainScreen(Screen[None]):
             )
             return
         yield Static(cluster_summary(self.cluster, self.path, self.read_only), id="cluster-summary")
+        yield Static("", id="grid-problems")
         if self.cluster.hosts:
             yield HostGrid(self.cluster, id="host-grid")
         else:
@@ -101,3 +147,158 @@ class MainScreen(Screen[None]):
             grids.first().focus_box()
         else:
             self.query_one(TabbedContent).query_one(Tabs).focus()
+
+    # --- Grid: layout edits -------------------------------------------------------------
+    # The grid owns the cluster file's document; every edit is checked like the file
+    # itself (`ClusterDocument.apply`) and redraws the boxes. The other tabs keep the
+    # cluster the app started with (`app.context.cluster`).
+
+    @property
+    def unsaved(self) -> bool:
+        return self.document is not None and self.document.modified
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in EDIT_ACTIONS:
+            try:
+                return self.query_one(TabbedContent).active == "grid" and bool(self.query(HostGrid))
+            except Exception:  # not composed yet
+                return False
+        return True
+
+    def _editable(self) -> bool:
+        if self.read_only:
+            self.notify("Read-only: the layout cannot be edited.", title="Read-only", severity="warning")
+            return False
+        if self.document is None:
+            self.notify(self.document_problem, title="Cannot edit", severity="error")
+            return False
+        return True
+
+    def _focused_host(self) -> Optional[str]:
+        grid = self.query_one(HostGrid)
+        box = grid.focused_box or grid.last_focused
+        if isinstance(box, HostBox) and box.is_attached:
+            return box.host.name
+        self.notify("Focus a host box first.", severity="warning")
+        return None
+
+    def _show_problems(self, problems: list[str]) -> None:
+        widget = self.query_one("#grid-problems", Static)
+        widget.update(Content("\n".join(problems)))
+        widget.set_class(bool(problems), "-has-problems")
+        if problems:
+            self.notify("\n".join(problems), title="Edit refused", severity="error", timeout=10)
+
+    def _refresh_summary(self) -> None:
+        modified = self.unsaved
+        self.query_one("#cluster-summary", Static).update(
+            cluster_summary(self.cluster, self.path, self.read_only, modified))
+
+    async def _apply(self, edit: Callable[..., None], *args: Any, focus: Optional[str] = None) -> bool:
+        assert self.document is not None
+        try:
+            cluster = self.document.apply(edit, *args)
+        except EditError as error:
+            self._show_problems(error.problems)
+            return False
+        self.cluster = cluster
+        self._show_problems([])
+        await self.query_one(HostGrid).show(cluster, focus)
+        self._refresh_summary()
+        return True
+
+    def action_add_host(self) -> None:
+        if not self._editable():
+            return
+
+        async def add(answer: Optional[tuple[str, str]]) -> None:
+            if answer:
+                await self._apply(layout.add_host, *answer, focus=answer[0])
+
+        self.app.push_screen(AskHostScreen(), add)
+
+    def action_delete_host(self) -> None:
+        if not self._editable() or (name := self._focused_host()) is None:
+            return
+
+        async def delete(yes: Optional[bool]) -> None:
+            if yes:
+                await self._apply(layout.remove_host, name)
+
+        self.app.push_screen(ConfirmScreen("Delete host", f"Remove {name} from the layout?"), delete)
+
+    async def action_toggle_zookeeper(self) -> None:
+        if self._editable() and (name := self._focused_host()) is not None:
+            await self._apply(layout.toggle_zookeeper, name, focus=name)
+
+    def action_add_port(self) -> None:
+        if not self._editable() or (name := self._focused_host()) is None:
+            return
+
+        async def add(port: Optional[int]) -> None:
+            if port is not None:
+                await self._apply(layout.add_port, name, port, focus=name)
+
+        self.app.push_screen(AskNumberScreen(f"Add memcached on {name}", "Port of the new memcached node:",
+                                             next_free_port(self.cluster, name)), add)
+
+    def _ports_note(self, name: str) -> str:
+        return "Ports: " + ", ".join(str(port) for port in self.cluster.host(name).ports)
+
+    def action_remove_port(self) -> None:
+        if not self._editable() or (name := self._focused_host()) is None:
+            return
+        ports = self.cluster.host(name).ports
+        if not ports:
+            self.notify(f"{name} has no memcached node.", severity="warning")
+            return
+
+        async def remove(port: Optional[int]) -> None:
+            if port is not None:
+                await self._apply(layout.remove_port, name, port, focus=name)
+
+        self.app.push_screen(AskNumberScreen(f"Remove memcached from {name}", "Port to remove:",
+                                             ports[-1], self._ports_note(name)), remove)
+
+    def action_set_memlimit(self) -> None:
+        if not self._editable() or (name := self._focused_host()) is None:
+            return
+        ports = self.cluster.host(name).ports
+        if not ports:
+            self.notify(f"{name} has no memcached node.", severity="warning")
+            return
+
+        def ask_memlimit(port: Optional[int]) -> None:
+            if port is None:
+                return
+            current = next((node.settings.memlimit for node in self.cluster.nodes()
+                            if node.host.name == name and node.port == port), None)
+            if current is None:
+                self._show_problems([f"host {name!r} has no memcached port {port}"])
+                return
+
+            async def set_memlimit(memlimit: Optional[int]) -> None:
+                if memlimit is not None:
+                    await self._apply(layout.set_node_setting, name, port, "memlimit", memlimit, focus=name)
+
+            self.app.push_screen(AskNumberScreen(f"memlimit of {name}:{port}", "Memory limit in MB (-m):",
+                                                 current), set_memlimit)
+
+        if len(ports) == 1:
+            ask_memlimit(ports[0])
+        else:
+            self.app.push_screen(AskNumberScreen(f"Set memlimit on {name}", "Port of the node:",
+                                                 ports[-1], self._ports_note(name)), ask_memlimit)
+
+    def action_save(self) -> None:
+        if not self._editable():
+            return
+        assert self.document is not None
+        try:
+            written = self.document.save()
+        except OSError as error:
+            self.notify(f"cannot save {self.path}: {error.strerror or error}", title="Not saved", severity="error")
+            return
+        self._refresh_summary()
+        self.notify(f"saved {self.path}" if written else f"{self.path} is unchanged, nothing to save",
+                    title="Saved" if written else "Save")

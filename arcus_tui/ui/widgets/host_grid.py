@@ -123,11 +123,36 @@ class HostGrid(ScrollableContainer, can_focus=False):
         self.columns = 1
         self.column_width = 0
         self.last_focused: Optional[HostBox] = None
+        self.box_width = self._box_width(cluster)
+
+    @staticmethod
+    def _box_width(cluster: Cluster) -> int:
         lines = [host_lines(cluster, host) for host in cluster.hosts]
         widest = max(
             [len(line) for box in lines for line in box] + [len(host_title(host)) + 2 for host in cluster.hosts] + [0]
         )
-        self.box_width = max(MIN_BOX_WIDTH, widest + BOX_CHROME)
+        return max(MIN_BOX_WIDTH, widest + BOX_CHROME)
+
+    async def show(self, cluster: Cluster, focus: Optional[str] = None) -> None:
+        """Redraw every box from `cluster` (after an edit); focus the host named `focus`.
+
+        When that host is gone, the box now at its place (or the last one) gets the focus.
+        """
+        boxes = self.boxes
+        current = self.focused_box
+        index = boxes.index(current) if current in boxes else 0
+        self.cluster = cluster
+        self.box_width = self._box_width(cluster)
+        await self.remove_children()
+        await self.mount_all([HostBox(cluster, host) for host in cluster.hosts])
+        self.columns = self.column_width = 0  # refit: the box width may have changed
+        self._fit_columns(self.scrollable_content_region.width)
+        boxes = self.boxes
+        if not boxes:
+            return
+        names = [box.host.name for box in boxes]
+        target = boxes[names.index(focus)] if focus in names else boxes[min(index, len(boxes) - 1)]
+        target.focus()
 
     def compose(self):
         for host in self.cluster.hosts:
