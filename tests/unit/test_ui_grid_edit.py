@@ -199,3 +199,21 @@ async def test_edit_keys_do_nothing_on_other_tabs(cluster_file):
         await pilot.press("z")
         await pilot.pause()
         assert not any("Read-only" in n.message for n in app._notifications)
+
+
+async def test_after_a_save_the_other_tabs_use_the_saved_layout(cluster_file):
+    from arcus_tui.ui.panes.setup import SetupPane
+
+    app = make_app(cluster_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("z")  # cache001.arcus leaves the ensemble
+        await pilot.pause()
+        before = app.screen.query_one(SetupPane).cluster
+        assert before.host("cache001.arcus").zookeeper  # not saved yet: the setup plan is unchanged
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = app.screen.query_one(SetupPane).cluster
+        assert not saved.host("cache001.arcus").zookeeper
+        assert app.context.cluster == saved
+        assert [h.name for h in saved.zookeeper_hosts] == ["cache002.arcus", "cache003.arcus"]

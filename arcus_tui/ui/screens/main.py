@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 from textual.binding import Binding
@@ -290,7 +291,7 @@ class MainScreen(Screen[None]):
             self.app.push_screen(AskNumberScreen(f"Set memlimit on {name}", "Port of the node:",
                                                  ports[-1], self._ports_note(name)), ask_memlimit)
 
-    def action_save(self) -> None:
+    async def action_save(self) -> None:
         if not self._editable():
             return
         assert self.document is not None
@@ -302,3 +303,18 @@ class MainScreen(Screen[None]):
         self._refresh_summary()
         self.notify(f"saved {self.path}" if written else f"{self.path} is unchanged, nothing to save",
                     title="Saved" if written else "Save")
+        if self.document.cluster != self.app.context.cluster:
+            await self._use_saved_layout(self.document.cluster)
+
+    async def _use_saved_layout(self, cluster: Cluster) -> None:
+        """From a save on, the other tabs work on the saved layout: their panes are built anew
+        (closing their sessions and timers). A setup in progress keeps the layout it started with."""
+        self.app.context = replace(self.app.context, cluster=cluster)
+        for tab, label in TABS[1:]:
+            pane = self.query_one(f"#{tab}", TabPane)
+            if tab == "setup" and any(getattr(child, "running", False) for child in pane.children):
+                self.notify("setup is running: the Setup tab takes the saved layout when you save again after it ends",
+                            title="Setup", severity="warning")
+                continue
+            await pane.remove_children()
+            await pane.mount(*PANES[tab](self.app.context))
