@@ -151,8 +151,8 @@ class MainScreen(Screen[None]):
 
     # --- Grid: layout edits -------------------------------------------------------------
     # The grid owns the cluster file's document; every edit is checked like the file
-    # itself (`ClusterDocument.apply`) and redraws the boxes. The other tabs keep the
-    # cluster the app started with (`app.context.cluster`).
+    # itself (`ClusterDocument.apply`) and redraws the boxes. The other tabs get the
+    # layout when it is saved (`app.context.cluster`, see `_use_saved_layout`).
 
     @property
     def unsaved(self) -> bool:
