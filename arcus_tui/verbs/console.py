@@ -70,21 +70,41 @@ def confirm(question: str, *, expected: str = "y") -> bool:
     return answer.strip() == expected if expected != "y" else answer.strip().lower() in ("y", "yes")
 
 
-def host_key_asker(trusted: tuple[str, ...] = ()):
+def add_host_key_options(parser) -> None:
+    """The two ways a headless verb may trust a host key it has never seen."""
+    parser.add_argument("--trust-host-key", action="append", default=[], metavar="SHA256:...",
+                        help="trust an unknown host key with this fingerprint (after checking it)")
+    parser.add_argument("--accept-new-host-keys", action="store_true",
+                        help="trust and save the key of any host seen for the first time (its fingerprint "
+                             "is printed); a changed key is always refused")
+
+
+def host_key_asker(trusted: tuple[str, ...] = (), *, accept_new: bool = False):
     """Answers unknown-host-key questions: fingerprints given on the command line are
-    trusted; otherwise the operator is asked, and without a terminal the answer is no."""
+    trusted, `accept_new` trusts any first-seen key (like ssh's accept-new); otherwise
+    the operator is asked, one question at a time, and without a terminal the answer is no."""
+    ask_lock = asyncio.Lock()
 
     async def ask(question: HostKeyQuestion) -> bool:
         if question.fingerprint in trusted:
             print(f"[{question.host}] trusting host key {question.fingerprint} (given with --trust-host-key)")
             return True
+        if accept_new:
+            print(f"[{question.host}] trusting new host key {question.key_type} {question.fingerprint}, "
+                  f"saved to {question.known_hosts}", file=sys.stderr)
+            return True
         if not interactive():
             print(f"[{question.host}] unknown host key {question.key_type} {question.fingerprint}: not trusted "
                   "(no terminal to ask; pass --trust-host-key FINGERPRINT after checking it)", file=sys.stderr)
             return False
-        return await asyncio.to_thread(confirm, question.text + " [y/N]")
+        async with ask_lock:
+            return await asyncio.to_thread(confirm, question.text + " [y/N]")
 
     return ask
+
+
+def host_key_asker_for(args):
+    return host_key_asker(tuple(args.trust_host_key), accept_new=args.accept_new_host_keys)
 
 
 def print_failures(report, stream: Optional[TextIO] = None) -> None:
@@ -98,5 +118,5 @@ def print_failures(report, stream: Optional[TextIO] = None) -> None:
         print(f"  {step.value:18} {target:18} {outcome.state.value}{detail}", file=stream)
 
 
-__all__ = ["EventPrinter", "HostState", "confirm", "host_key_asker", "interactive", "print_failures",
+__all__ = ["EventPrinter", "HostState", "add_host_key_options", "confirm", "host_key_asker", "host_key_asker_for", "interactive", "print_failures",
            "prompt_password", "read_password_file"]

@@ -21,7 +21,8 @@ from .common import add_cluster_argument, load_or_report
 from .console import (
     EventPrinter,
     confirm,
-    host_key_asker,
+    add_host_key_options,
+    host_key_asker_for,
     interactive,
     print_failures,
     prompt_password,
@@ -40,8 +41,7 @@ def _common_options(parser, *, confirm_flag: bool = True) -> None:
     add_cluster_argument(parser)
     parser.add_argument("--ssh-dir", type=Path, default=None,
                         help="gateway key, known_hosts and ssh config directory (default ~/.ssh)")
-    parser.add_argument("--trust-host-key", action="append", default=[], metavar="SHA256:...",
-                        help="trust an unknown host key with this fingerprint (after checking it)")
+    add_host_key_options(parser)
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for a leader / for nodes to come online (default 60)")
     if confirm_flag:
@@ -75,7 +75,7 @@ def add_parser(subparsers) -> None:
 
 def _runner_options(args, ask_password=None) -> RunnerOptions:
     paths = SshPaths.under(args.ssh_dir) if args.ssh_dir else SshPaths()
-    return RunnerOptions(ssh_paths=paths, on_unknown_host_key=host_key_asker(tuple(args.trust_host_key)),
+    return RunnerOptions(ssh_paths=paths, on_unknown_host_key=host_key_asker_for(args),
                          ask_password=ask_password)
 
 

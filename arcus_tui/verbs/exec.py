@@ -21,6 +21,7 @@ from arcus_tui.events import HostState, ProgressEvent, Stream
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .common import add_cluster_argument, load_or_report
+from .console import add_host_key_options, host_key_asker_for
 
 EXIT_INTERRUPTED = 130
 
@@ -32,9 +33,7 @@ def _add_options(parser) -> None:
                         help="per-host command timeout (default 600)")
     parser.add_argument("--connect-timeout", type=float, default=15.0, metavar="SECONDS",
                         help="per-host connection timeout (default 15)")
-    parser.add_argument("--accept-new-host-keys", action="store_true",
-                        help="trust and save the key of a host seen for the first time (printing its "
-                             "fingerprint); a changed key is always refused")
+    add_host_key_options(parser)
     parser.add_argument("--ssh-dir", metavar="DIR",
                         help="use DIR instead of ~/.ssh for keys, known_hosts and config")
 
@@ -131,19 +130,7 @@ async def _exec(args, targets, command: str, out: TextIO, err: TextIO) -> int:
 
     paths = SshPaths.under(Path(args.ssh_dir).expanduser()) if args.ssh_dir else SshPaths()
     printer = _Printer([target.name for target in targets], out, err)
-    ask_lock = asyncio.Lock()
-
-    async def ask(question) -> bool:
-        if args.accept_new_host_keys:
-            print(f"{question.host} * | trusting new host key {question.key_type} {question.fingerprint}, "
-                  f"saved to {question.known_hosts}", file=err, flush=True)
-            return True
-        if not sys.stdin.isatty():
-            return False
-        async with ask_lock:  # one question on the terminal at a time
-            answer = await asyncio.to_thread(input, f"{question.text} [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
-
+    ask = host_key_asker_for(args)
     limits = Limits(connect_timeout=args.connect_timeout, command_timeout=args.timeout)
     async with SshSession(targets, paths=paths, limits=limits, on_unknown_host_key=ask, sink=printer) as ssh:
         result = await ssh.run(command, step="exec")

@@ -13,7 +13,7 @@ from arcus_tui.zk.status import Health
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .common import add_cluster_argument, load_or_report
-from .console import host_key_asker
+from .console import add_host_key_options, host_key_asker_for
 
 
 def add_parser(subparsers) -> None:
@@ -24,8 +24,7 @@ def add_parser(subparsers) -> None:
                         help="accepted for symmetry with the app: status never writes anything")
     parser.add_argument("--no-ssh", action="store_true", help="do not check node processes over SSH")
     parser.add_argument("--ssh-dir", type=Path, default=None, help="gateway SSH directory (default ~/.ssh)")
-    parser.add_argument("--trust-host-key", action="append", default=[], metavar="SHA256:...",
-                        help="trust an unknown host key with this fingerprint (after checking it)")
+    add_host_key_options(parser)
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per ZooKeeper/SSH check (default 5)")
     parser.set_defaults(run=run)
 
@@ -36,7 +35,7 @@ def run(args) -> int:
         return EXIT_USAGE
     paths = SshPaths.under(args.ssh_dir) if args.ssh_dir else SshPaths()
     status = asyncio.run(collect_status(cluster, ssh_paths=paths, use_ssh=not args.no_ssh, timeout=args.timeout,
-                                        on_unknown_host_key=host_key_asker(tuple(args.trust_host_key))))
+                                        on_unknown_host_key=host_key_asker_for(args)))
     if args.json:
         print(json.dumps(status.to_json(), indent=2))
     else:
