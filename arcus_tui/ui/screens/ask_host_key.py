@@ -9,10 +9,11 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from arcus_tui.ssh.hostkeys import HostKeyQuestion, known_hosts_name
+
+from .dialog import DialogScreen
 
 
 def question_content(question: HostKeyQuestion) -> Content:
@@ -31,22 +32,13 @@ def question_content(question: HostKeyQuestion) -> Content:
     return Content("\n").join(lines)
 
 
-class AskHostKeyScreen(ModalScreen[bool]):
+class AskHostKeyScreen(DialogScreen[bool]):
     """y trusts the key (it is added to known_hosts); n or Esc refuses (that host fails)."""
 
     DEFAULT_CSS = """
-    AskHostKeyScreen {
-        align: center middle;
-    }
     AskHostKeyScreen > Vertical {
         width: 90;
-        max-width: 95%;
-        height: auto;
-        padding: 1 2;
         border: thick $warning;
-        border-title-style: bold;
-        border-subtitle-color: $foreground-muted;
-        background: $surface;
     }
     AskHostKeyScreen Horizontal {
         height: auto;

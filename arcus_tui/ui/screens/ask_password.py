@@ -11,31 +11,19 @@ from typing import Optional
 
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from arcus_tui.ssh.connect import Password
 
+from .dialog import DialogScreen
+
 PROMPT = "SSH password for the hosts the gateway key is not on yet"
 
 
-class AskPasswordScreen(ModalScreen[Optional[Password]]):
+class AskPasswordScreen(DialogScreen[Optional[Password]]):
     """Enter gives the password (empty: none); Esc gives none."""
 
     DEFAULT_CSS = """
-    AskPasswordScreen {
-        align: center middle;
-    }
-    AskPasswordScreen > Vertical {
-        width: 70;
-        max-width: 95%;
-        height: auto;
-        padding: 1 2;
-        border: thick $primary;
-        border-title-style: bold;
-        border-subtitle-color: $foreground-muted;
-        background: $surface;
-    }
     AskPasswordScreen .ask-text {
         margin-bottom: 1;
     }

@@ -5,30 +5,22 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from .dialog import DialogScreen
 
 
 def confirmation_phrase(service_code: str) -> str:
     return f"Delete {service_code}"
 
 
-class ConfirmTeardownScreen(ModalScreen[bool]):
+class ConfirmTeardownScreen(DialogScreen[bool]):
     """True only once the exact phrase is typed and Enter pressed; Esc gives False."""
 
     DEFAULT_CSS = """
-    ConfirmTeardownScreen {
-        align: center middle;
-    }
     ConfirmTeardownScreen > Vertical {
         width: 80;
-        max-width: 95%;
-        height: auto;
-        padding: 1 2;
         border: thick $error;
-        border-title-style: bold;
-        border-subtitle-color: $foreground-muted;
-        background: $surface;
     }
     ConfirmTeardownScreen #confirm-what {
         margin-bottom: 1;

@@ -12,40 +12,33 @@ from typing import Optional
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from arcus_tui.model.names import address_problem, plain_name_problem
 
-_CSS = """
-{name} {{
-    align: center middle;
-}}
-{name} > Vertical {{
-    width: 64;
-    max-width: 95%;
-    height: auto;
-    padding: 1 2;
-    border: thick $primary;
-    border-title-style: bold;
-    border-subtitle-color: $foreground-muted;
-    background: $surface;
-}}
-{name} .edit-label {{
-    margin-top: 1;
-}}
-{name} .edit-error {{
-    color: $error;
-    height: auto;
-    margin-top: 1;
-}}
-"""
+from .dialog import DialogScreen, ResultType
+
+class EditPrompt(DialogScreen[ResultType]):
+    """The Grid's questions: a narrower box, labels above fields, an error line."""
+
+    DEFAULT_CSS = """
+    EditPrompt > Vertical {
+        width: 64;
+    }
+    EditPrompt .edit-label {
+        margin-top: 1;
+    }
+    EditPrompt .edit-error {
+        color: $error;
+        height: auto;
+        margin-top: 1;
+    }
+    """
 
 
-class AskHostScreen(ModalScreen[Optional[tuple[str, str]]]):
+class AskHostScreen(EditPrompt[Optional[tuple[str, str]]]):
     """Name and address of a host to add; (name, address) or None."""
 
-    DEFAULT_CSS = _CSS.format(name="AskHostScreen")
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, suggested_name: str = "", suggested_address: str = "") -> None:
@@ -91,10 +84,9 @@ class AskHostScreen(ModalScreen[Optional[tuple[str, str]]]):
         self.dismiss(None)
 
 
-class AskNumberScreen(ModalScreen[Optional[int]]):
+class AskNumberScreen(EditPrompt[Optional[int]]):
     """One whole number (a port, a memlimit); None when cancelled."""
 
-    DEFAULT_CSS = _CSS.format(name="AskNumberScreen")
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, prompt: str, suggested: Optional[int] = None, note: str = "") -> None:
@@ -130,10 +122,9 @@ class AskNumberScreen(ModalScreen[Optional[int]]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(EditPrompt[bool]):
     """A yes/no question; only `y` says yes (n, Esc or Enter say no)."""
 
-    DEFAULT_CSS = _CSS.format(name="ConfirmScreen")
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape,enter", "answer(False)", "No"),
