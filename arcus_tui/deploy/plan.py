@@ -175,21 +175,23 @@ def _registry_steps(cluster: Cluster) -> list[Step]:
     ]
 
 
-def _memcached_steps(cluster: Cluster, online_timeout: float) -> list[Optional[Step]]:
-    nodes_by_host = {}
+def _per_node(cluster: Cluster, make):
+    """host -> one action per memcached node of that host; `make(node, pidfile)`."""
+    nodes_by_host: dict[str, list] = {}
     for node in cluster.nodes():
         nodes_by_host.setdefault(node.host.name, []).append(node)
 
-    def start(host):
-        return [
-            actions.RunCommand(
-                recipes.memcached_start(cluster, node),
-                unless=recipes.process_alive_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
-                port=node.port,
-                already=f"memcached :{node.port} is running",
-            )
-            for node in nodes_by_host.get(host.name, [])
-        ]
+    def host_actions(host):
+        layout = InstallLayout(host.install_dir)
+        return [make(node, layout.memcached_pidfile(node.port)) for node in nodes_by_host.get(host.name, [])]
+
+    return host_actions
+
+
+def _memcached_steps(cluster: Cluster, online_timeout: float) -> list[Optional[Step]]:
+    start = _per_node(cluster, lambda node, pidfile: actions.RunCommand(
+        recipes.memcached_start(cluster, node), unless=recipes.process_alive_test(pidfile),
+        port=node.port, already=f"memcached :{node.port} is running"))
 
     endpoints = tuple(node.endpoint for node in cluster.nodes())
     online = actions.WaitForNodesOnline(cluster.service_code, endpoints, online_timeout)
@@ -218,20 +220,9 @@ def setup_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
 def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
     """The way back: stop memcached, unregister the service code, stop ZooKeeper."""
     options = options or PlanOptions()
-    nodes_by_host = {}
-    for node in cluster.nodes():
-        nodes_by_host.setdefault(node.host.name, []).append(node)
-
-    def stop_memcached(host):
-        return [
-            actions.RunCommand(
-                recipes.memcached_stop(node),
-                unless=recipes.process_gone_test(InstallLayout(host.install_dir).memcached_pidfile(node.port)),
-                port=node.port,
-                already=f"memcached :{node.port} is not running",
-            )
-            for node in nodes_by_host.get(host.name, [])
-        ]
+    stop_memcached = _per_node(cluster, lambda node, pidfile: actions.RunCommand(
+        recipes.memcached_stop(node), unless=recipes.process_gone_test(pidfile),
+        port=node.port, already=f"memcached :{node.port} is not running"))
 
     def stop_zookeeper_member(host):
         pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
