@@ -246,13 +246,20 @@ class MainScreen(Screen[None]):
     def _ports_note(self, name: str) -> str:
         return "Ports: " + ", ".join(str(port) for port in self.cluster.host(name).ports)
 
-    def action_remove_port(self) -> None:
+    def _focused_nodes(self) -> Optional[tuple[str, tuple[int, ...]]]:
+        """(host name, its memcached ports) of the focused box, when a node edit can go on."""
         if not self._editable() or (name := self._focused_host()) is None:
-            return
+            return None
         ports = self.cluster.host(name).ports
         if not ports:
             self.notify(f"{name} has no memcached node.", severity="warning")
+            return None
+        return name, ports
+
+    def action_remove_port(self) -> None:
+        if (focused := self._focused_nodes()) is None:
             return
+        name, ports = focused
 
         async def remove(port: Optional[int]) -> None:
             if port is not None:
@@ -262,12 +269,9 @@ class MainScreen(Screen[None]):
                                              ports[-1], self._ports_note(name)), remove)
 
     def action_set_memlimit(self) -> None:
-        if not self._editable() or (name := self._focused_host()) is None:
+        if (focused := self._focused_nodes()) is None:
             return
-        ports = self.cluster.host(name).ports
-        if not ports:
-            self.notify(f"{name} has no memcached node.", severity="warning")
-            return
+        name, ports = focused
 
         def ask_memlimit(port: Optional[int]) -> None:
             if port is None:
