@@ -80,7 +80,6 @@ from arcus_tui.sandbox.local_zookeeper import LocalEnsemble, zookeeper_installed
 from arcus_tui.sandbox.package import missing_parts  # noqa: E402
 from arcus_tui.sandbox.practice_hosts import PracticeHost, practice_host, process_alive, stop_host  # noqa: E402
 from arcus_tui.sandbox.sandbox import MEMCACHED_PORTS, exclusive_use, sandbox_down, sandbox_up  # noqa: E402
-from arcus_tui.ssh.hostkeys import fingerprint  # noqa: E402
 from arcus_tui.ssh.paths import SshPaths  # noqa: E402
 from arcus_tui.zk.registry import init_arcus, nodes_from_cluster_json, register  # noqa: E402
 from arcus_tui.zk.session import RegistrySession  # noqa: E402
@@ -673,7 +672,7 @@ def measure(args, state: Path, cleanup: list) -> dict:
     cluster_file = state / "sandbox.toml"
     cluster_file.write_text(dump_cluster(up.cluster))
     cluster = load_cluster(cluster_file)
-    fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in hosts)
+    fingerprints = tuple(host.host_key_fingerprint for host in hosts)
 
     log("warm-up: `arcus-tui setup` from nothing (key made and copied with the password)")
     warm = warm_up(cluster_file, ssh_dir, password_file, fingerprints, state / "warmup.log")

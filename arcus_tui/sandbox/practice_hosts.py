@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
+from arcus_tui.ssh.hostkeys import public_key_fingerprint
+
 from .sshd import RunningSshd, start_sshd
 
 SANDBOX_MARK = "arcus-tui sandbox"  # GECOS of the logins we create; others are never touched
@@ -45,6 +47,10 @@ class PracticeHost:
     @property
     def install_dir(self) -> str:
         return f"{self.home}/arcus"
+
+    @property
+    def host_key_fingerprint(self) -> str:
+        return public_key_fingerprint(self.host_key)
 
 
 def practice_host(number: int, subnet: str = "127.0.1") -> PracticeHost:

@@ -13,8 +13,6 @@ as a longer address list needs, sharing one host key.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 import os
 import shutil
@@ -24,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence, Union
+
+from arcus_tui.ssh.hostkeys import public_key_fingerprint
 
 MAX_LISTEN_ADDRESSES = 16
 """OpenSSH's MAX_LISTEN_SOCKS: a 17th ListenAddress makes sshd exit."""
@@ -60,12 +60,6 @@ def check_loopback(address: str) -> str:
     return address
 
 
-def _fingerprint(public_line: str) -> str:
-    blob = base64.b64decode(public_line.split()[1])
-    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-    return f"SHA256:{digest}"
-
-
 @dataclass
 class RunningSshd:
     """A daemon started by `start_sshd`; stop it with `stop()` (or use it as a context manager)."""
@@ -83,7 +77,7 @@ class RunningSshd:
     @property
     def host_key_fingerprint(self) -> str:
         """SHA256 fingerprint of the host key, as `ssh` prints it."""
-        return _fingerprint(self.host_public_key)
+        return public_key_fingerprint(self.host_public_key)
 
     def known_hosts_lines(self, names: Optional[Iterable[str]] = None) -> list[str]:
         """OpenSSH known_hosts lines trusting this daemon's key at each listen address

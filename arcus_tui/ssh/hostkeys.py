@@ -25,6 +25,11 @@ def fingerprint(key: asyncssh.SSHKey) -> str:
     return key.get_fingerprint("sha256")
 
 
+def public_key_fingerprint(public_line: str) -> str:
+    """The fingerprint of an OpenSSH public key line ("ssh-ed25519 AAAA... comment")."""
+    return fingerprint(asyncssh.import_public_key(public_line))
+
+
 def known_hosts_name(hostname: str, port: Optional[int]) -> str:
     """The host field of a known_hosts line: `host`, or `[host]:port` off port 22."""
     return hostname if port in (None, 22) else f"[{hostname}]:{port}"

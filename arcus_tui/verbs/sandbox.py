@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-
-import asyncssh
 from pathlib import Path
 
 from arcus_tui.model.toml_writer import dump_cluster
@@ -12,7 +10,6 @@ from arcus_tui.sandbox.package import PackageError
 from arcus_tui.sandbox.practice_hosts import SandboxError
 from arcus_tui.sandbox.sandbox import default_state_dir, sandbox_down, sandbox_up
 from arcus_tui.sandbox.sshd import SshdError
-from arcus_tui.ssh.hostkeys import fingerprint
 
 from . import EXIT_FAILED, EXIT_OK
 
@@ -63,7 +60,7 @@ def _up(args, state_dir: Path) -> int:
     print(f"{len(result.hosts)} practice host(s) are up:")
     for host in result.hosts:
         print(f"  {host.name:16} {host.address}:2222  login {host.user}  "
-              f"host key {fingerprint(asyncssh.import_public_key(host.host_key))}")
+              f"host key {host.host_key_fingerprint}")
     print(f"practice package (with a stand-in memcached): {result.cluster.package}")
     if args.setup:
         code = _setup(result, args.password, state_dir)
@@ -96,7 +93,7 @@ def _setup(result, password: str, state_dir: Path) -> int:
 
     gateway = state_dir / GATEWAY_DIR
     gateway.mkdir(mode=0o700, exist_ok=True)
-    fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in result.hosts)
+    fingerprints = tuple(host.host_key_fingerprint for host in result.hosts)
 
     async def ask_password():
         return Password(password)

@@ -59,11 +59,9 @@ def practice_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
 
 def _gateway_for(up, state_dir: Path, ssh_dir: Path) -> Sandbox:
     """A private gateway ~/.ssh, a password file and the cluster file for the practice hosts."""
-    import asyncssh
 
     from arcus_tui.model import load_cluster
     from arcus_tui.model.toml_writer import dump_cluster
-    from arcus_tui.ssh.hostkeys import fingerprint
 
     ssh_dir.chmod(0o700)
     password_file = ssh_dir / "password"
@@ -71,5 +69,5 @@ def _gateway_for(up, state_dir: Path, ssh_dir: Path) -> Sandbox:
     password_file.chmod(0o600)
     cluster_file = state_dir / "sandbox.toml"
     cluster_file.write_text(dump_cluster(up.cluster))
-    fingerprints = tuple(fingerprint(asyncssh.import_public_key(host.host_key)) for host in up.hosts)
+    fingerprints = tuple(host.host_key_fingerprint for host in up.hosts)
     return Sandbox(state_dir, cluster_file, ssh_dir, password_file, fingerprints, load_cluster(cluster_file))
