@@ -27,25 +27,19 @@ VERB_MODULES = (
 `add_parser(subparsers)`, whose parsers `set_defaults(run=...)`."""
 
 
-def _verb_parser() -> argparse.ArgumentParser:
+def _verb_parser() -> tuple[argparse.ArgumentParser, list[str]]:
+    """The parser of every headless verb, and the verbs' names."""
     parser = argparse.ArgumentParser(prog="arcus-tui", description="Headless verbs of arcus-tui.")
     subparsers = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name in VERB_MODULES:
-        try:
-            module = importlib.import_module(f"arcus_tui.verbs.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"arcus_tui.verbs.{name}":
-                raise
-            continue  # a verb still being built is simply not offered
-        module.add_parser(subparsers)  # each verb's parser sets its own `run` default
-    return parser
+        importlib.import_module(f"arcus_tui.verbs.{name}").add_parser(subparsers)
+    return parser, list(subparsers.choices)
 
 
-def _app_parser() -> argparse.ArgumentParser:
+def _app_parser(verbs: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arcus-tui",
-        description="Lay out, deploy and watch an ARCUS cache cloud. Verbs: arcus-tui VERB --help "
-        f"({', '.join(_verbs())}).",
+        description=f"Lay out, deploy and watch an ARCUS cache cloud. Verbs: arcus-tui VERB --help ({', '.join(verbs)}).",
     )
     parser.add_argument("cluster_file", nargs="?", metavar="FILE", help="cluster file (TOML)")
     parser.add_argument("--read-only", action="store_true", help="monitoring only: the engine refuses every write")
@@ -55,19 +49,14 @@ def _app_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _verbs() -> list[str]:
-    parser = _verb_parser()
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return list(subparsers.choices)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verb_parser, verbs = _verb_parser()
     try:
-        if argv and not argv[0].startswith("-") and argv[0] in _verbs():
-            args = _verb_parser().parse_args(argv)
+        if argv and argv[0] in verbs:
+            args = verb_parser.parse_args(argv)
             return args.run(args)
-        args = _app_parser().parse_args(argv)
+        args = _app_parser(verbs).parse_args(argv)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
