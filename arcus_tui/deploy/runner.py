@@ -84,7 +84,7 @@ class Runner:
             raise ReadOnlyError("read-only mode: deploy steps change servers and znodes, so none is run")
         report = DeployReport(plan)
         for step in plan.steps:
-            if step.id is StepId.ZOOKEEPER_CONFIG and plan.steps[0].id is StepId.MAKE_KEY:
+            if step.id is StepId.ZOOKEEPER_CONFIG and not plan.options.homes:
                 plan = await self._with_real_homes(plan, step)
                 report.plan = plan
                 step = plan.step(step.id)
@@ -246,7 +246,13 @@ class Runner:
             return HostResult(work.name, "home", HostState.OK)
 
         await session.each_host(job, hosts=list(step.targets), step="home", sink=ignore_events)
-        return setup_plan(self.cluster, replace(plan.options, homes=dict(self._homes)))
+        options = replace(plan.options, homes=dict(self._homes))
+        written = {s.id: s for s in setup_plan(self.cluster, options).steps}.get(StepId.ZOOKEEPER_CONFIG)
+        # only zoo.cfg depends on the homes; every other step (and any narrowing of the plan) stays
+        rewritten = written.actions if written else {}
+        step = replace(step, actions={target: rewritten.get(target, acts) for target, acts in step.actions.items()})
+        return replace(plan, options=options,
+                       steps=tuple(step if s.id is StepId.ZOOKEEPER_CONFIG else s for s in plan.steps))
 
     # -- per-host shell actions ---------------------------------------------------------------------
 
