@@ -76,6 +76,29 @@ class RunCommand:
 
 
 @dataclass(frozen=True)
+class StartNode(RunCommand):
+    """Start one memcached node and see it join the registry under its own entry.
+
+    arcus-memcached daemonizes before it joins and gives up silently when an entry of
+    its previous session is still there (ZNODEEXISTS), so the start is proven by the
+    registry, not by the command's exit status."""
+
+    endpoint: str = ""  # ip:port
+    service_code: str = ""
+    session_timeout: float = 30.0  # s an entry of a crashed predecessor can outlive it
+    join_timeout: float = 30.0
+    log: str = ""  # the node's stdout/stderr on its host
+
+    def describe(self) -> list[str]:
+        entry = f"{paths.service_cache_list(self.service_code)}/{self.endpoint}-<hostname>"
+        return super().describe() + [
+            f"    first, while {entry} of a previous session remains, wait for it to expire "
+            f"(at most {self.session_timeout:g}s)",
+            f"    then wait until {entry} exists (at most {self.join_timeout:g}s)",
+        ]
+
+
+@dataclass(frozen=True)
 class WaitForQuorum:
     members: tuple[str, ...]  # host:client_port
     timeout: float = 60.0
@@ -137,5 +160,5 @@ class UnregisterService:
         ]
 
 
-Action = Union[MakeKey, CopyKey, VerifyLogin, Upload, WriteFile, RunCommand, WaitForQuorum,
+Action = Union[MakeKey, CopyKey, VerifyLogin, Upload, WriteFile, RunCommand, StartNode, WaitForQuorum,
                InitRegistry, RegisterService, WaitForNodesOnline, UnregisterService]

@@ -76,3 +76,10 @@ class InstallLayout:
 
     def memcached_pidfile(self, port: int) -> str:
         return self._join("pids", f"memcached.{port}.pid")
+
+    @property
+    def log_dir(self) -> str:
+        return self._join("logs")
+
+    def memcached_log(self, port: int) -> str:
+        return self._join("logs", f"memcached.{port}.log")

@@ -60,6 +60,7 @@ class PlanOptions:
     homes: dict[str, str] = field(default_factory=dict)  # host name -> login home, when known
     quorum_timeout: float = 60.0
     online_timeout: float = 60.0
+    join_timeout: float = 30.0  # one node, from its start to its own cache_list entry
     stop_zookeeper: bool = True  # teardown: also stop the ensemble members we run
 
 
@@ -100,7 +101,7 @@ class Plan:
 
 def _keeps(action, target: str, cluster: Cluster, hosts: Optional[set[str]], node: Optional[str]) -> bool:
     if isinstance(action, actions.WaitForNodesOnline):
-        return True  # narrowed by the runner to the nodes that were started
+        return True  # narrowed by the runner to the nodes of the plan's start step
     if target in (GATEWAY, REGISTRY):
         return True
     if hosts is not None and target not in hosts:
@@ -188,10 +189,15 @@ def _per_node(cluster: Cluster, make):
     return host_actions
 
 
-def _memcached_steps(cluster: Cluster, online_timeout: float) -> list[Optional[Step]]:
-    start = _per_node(cluster, lambda node, pidfile: actions.RunCommand(
-        recipes.memcached_start(cluster, node), unless=recipes.process_alive_test(pidfile),
-        port=node.port, already=f"memcached :{node.port} is running"))
+def _memcached_steps(cluster: Cluster, online_timeout: float, join_timeout: float) -> list[Optional[Step]]:
+    def start_node(node, pidfile):
+        return actions.StartNode(
+            recipes.memcached_start(cluster, node), unless=recipes.process_alive_test(pidfile),
+            port=node.port, already=f"memcached :{node.port} is running", endpoint=node.endpoint,
+            service_code=cluster.service_code, session_timeout=cluster.node_session_timeout,
+            join_timeout=join_timeout, log=InstallLayout(node.host.install_dir).memcached_log(node.port))
+
+    start = _per_node(cluster, start_node)
 
     endpoints = tuple(node.endpoint for node in cluster.nodes())
     online = actions.WaitForNodesOnline(cluster.service_code, endpoints, online_timeout)
@@ -213,7 +219,7 @@ def setup_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
                                  _deploy_hosts(cluster), [StepId.VERIFY_LOGIN]))
     steps += _zookeeper_steps(cluster, options.homes, options.quorum_timeout)
     steps += _registry_steps(cluster)
-    steps += _memcached_steps(cluster, options.online_timeout)
+    steps += _memcached_steps(cluster, options.online_timeout, options.join_timeout)
     return Plan(cluster, tuple(step for step in steps if step is not None), options)
 
 

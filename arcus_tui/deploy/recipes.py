@@ -107,7 +107,7 @@ def zookeeper_stop(host: Host) -> str:
 
 
 def memcached_argv(cluster: Cluster, node: Node) -> list[str]:
-    """The ARCUS memcached command line (arcus-reference.md §7) plus `-P` and, if asked, `-l`."""
+    """The ARCUS memcached command line (arcus-reference.md §7) plus `-o`, `-P` and, if asked, `-l`."""
     layout = InstallLayout(node.host.install_dir)
     settings = node.settings
     argv = [
@@ -121,6 +121,7 @@ def memcached_argv(cluster: Cluster, node: Node) -> list[str]:
         "-c", str(settings.connections),
         "-t", str(settings.threads),
         "-z", cluster.connect_string,
+        "-o", str(cluster.zookeeper.session_timeout),
         "-P", layout.memcached_pidfile(node.port),
     ]
     if cluster.bind_address:
@@ -136,7 +137,11 @@ def memcached_start(cluster: Cluster, node: Node) -> str:
     # arcus-memcached finds its own IP to look up its mapping; on shared machines
     # (the loopback sandbox) the bound address must win, which ARCUS allows via this variable.
     environment = f"ARCUS_CACHE_PUBLIC_IP={shlex.quote(node.host.address)} " if cluster.bind_address else ""
-    return f"mkdir -p {shell_path(layout.pid_dir)} && {environment}{words}"
+    # With -v the daemon keeps the stdout and stderr it was started with: on an SSH channel
+    # that would hold the channel open for the daemon's lifetime, so they go to its own log.
+    log = shell_path(layout.memcached_log(node.port))
+    return (f"mkdir -p {shell_path(layout.pid_dir)} {shell_path(layout.log_dir)} && "
+            f"{environment}{words} </dev/null >>{log} 2>&1")
 
 
 def memcached_stop(node: Node) -> str:

@@ -7,6 +7,7 @@ to a worker thread) and report under the target name `REGISTRY`.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Optional
 
@@ -15,7 +16,7 @@ from arcus_tui.model import Cluster
 from arcus_tui.zk.fourletter import QuorumTimeout, wait_for_quorum
 from arcus_tui.zk.registry import init_arcus, nodes_from_cluster_json, register, unregister
 from arcus_tui.zk.session import RegistryError, RegistrySession
-from arcus_tui.zk.status import ServiceNotFoundError, read_service_status
+from arcus_tui.zk.status import ServiceNotFoundError, live_nodes, read_service_status
 
 from . import actions
 from .plan import REGISTRY, Step, StepId
@@ -31,6 +32,7 @@ class RegistrySteps:
         self.sink = sink
         self.read_only = read_only
         self._session: Optional[RegistrySession] = None
+        self._connecting = threading.Lock()  # hosts' node starts ask from several threads at once
 
     def close(self) -> None:
         if self._session is not None:
@@ -38,9 +40,17 @@ class RegistrySteps:
             self._session = None
 
     def _connect(self) -> RegistrySession:
-        if self._session is None or not self._session.connected:
-            self._session = RegistrySession.connect(self.cluster.connect_string, read_only=self.read_only)
-        return self._session
+        with self._connecting:
+            if self._session is None or not self._session.connected:
+                self._session = RegistrySession.connect(self.cluster.connect_string, read_only=self.read_only)
+            return self._session
+
+    async def live_entries(self, service_code: str) -> dict[str, str]:
+        """{ip:port: entry name} under cache_list/<svc> now (empty while it is not registered)."""
+        def read() -> dict[str, str]:
+            return {node.address: node.name for node in live_nodes(self._connect(), service_code)}
+
+        return await asyncio.to_thread(read)
 
     def _line(self, step: StepId, text: str, stream: Stream = Stream.INFO) -> None:
         self.sink(ProgressEvent(REGISTRY, step.value, stream, text))
@@ -89,23 +99,31 @@ class RegistrySteps:
 
     async def _online(self, step: Step, action: actions.WaitForNodesOnline,
                       report: DeployReport) -> tuple[HostState, str]:
-        """Watch cache_list until the nodes of every host that started them are online."""
-        expected = self._started_endpoints(action, report)
+        """Watch cache_list until every node of the plan is online. Only nodes whose start
+        succeeded are waited for; any other node makes the step fail (4 of 6 is not ok)."""
+        expected = self._plan_endpoints(action, report)
+        started = set(self._started_endpoints(expected, report))
         deadline = time.monotonic() + action.timeout
         seen: Optional[frozenset[str]] = None
         while True:
             online = await asyncio.to_thread(self._online_now, action.service_code)
             if online != seen:
                 seen = online
-                waiting = sorted(set(expected) - online)
+                waiting = sorted(started - online)
                 self._line(step.id, f"online {len(set(expected) & online)}/{len(expected)}"
                            + (f"; waiting for {', '.join(waiting)}" if waiting else ""))
-            if set(expected) <= online:
-                return HostState.OK, f"{len(expected)} node(s) online"
-            if time.monotonic() >= deadline:
-                missing = ", ".join(sorted(set(expected) - online))
-                raise TimeoutError(f"not online after {action.timeout:g}s: {missing}")
+            if started <= online or time.monotonic() >= deadline:
+                break
             await asyncio.sleep(ONLINE_POLL_SECONDS)
+        missing = [endpoint for endpoint in expected if endpoint not in online]
+        if not missing:
+            return HostState.OK, f"{len(expected)} node(s) online"
+        count = f"{len(expected) - len(missing)}/{len(expected)} node(s) online"
+        not_started = [endpoint for endpoint in missing if endpoint not in started]
+        late = [endpoint for endpoint in missing if endpoint in started]
+        reasons = ([f"not started: {', '.join(not_started)}"] if not_started else []) + (
+            [f"not online after {action.timeout:g}s: {', '.join(late)}"] if late else [])
+        raise TimeoutError(f"{count}; " + "; ".join(reasons))
 
     def _online_now(self, service_code: str) -> frozenset[str]:
         try:
@@ -113,14 +131,20 @@ class RegistrySteps:
         except ServiceNotFoundError:
             return frozenset()
 
-    def _started_endpoints(self, action: actions.WaitForNodesOnline, report: DeployReport) -> list[str]:
-        """The nodes this run started (or found running); all of them if it started none itself."""
+    def _plan_endpoints(self, action: actions.WaitForNodesOnline, report: DeployReport) -> list[str]:
+        """The nodes this plan starts (all of the action's when the plan starts none)."""
         start = next((s for s in report.plan.steps if s.id is StepId.MEMCACHED_START), None)
         if start is None:
             return list(action.endpoints)
-        endpoints = []
-        for host_name, host_actions in start.actions.items():
-            if report.succeeded(start.id, host_name):
-                address = self.cluster.host(host_name).address
-                endpoints += [f"{address}:{a.port}" for a in host_actions if getattr(a, "port", None)]
-        return [endpoint for endpoint in action.endpoints if endpoint in endpoints]
+        planned = {f"{self.cluster.host(host_name).address}:{a.port}"
+                   for host_name, host_actions in start.actions.items() for a in host_actions
+                   if getattr(a, "port", None)}
+        return [endpoint for endpoint in action.endpoints if endpoint in planned]
+
+    def _started_endpoints(self, expected: list[str], report: DeployReport) -> list[str]:
+        """Of `expected`, the nodes whose host succeeded in the start step (all without one)."""
+        start = next((s for s in report.plan.steps if s.id is StepId.MEMCACHED_START), None)
+        if start is None:
+            return expected
+        hosts_ok = {self.cluster.host(name).address for name in start.actions if report.succeeded(start.id, name)}
+        return [endpoint for endpoint in expected if endpoint.rsplit(":", 1)[0] in hosts_ok]

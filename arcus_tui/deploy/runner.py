@@ -32,6 +32,7 @@ from arcus_tui.zk.session import ReadOnlyError
 
 from . import actions
 from .layout import shell_path
+from .node_join import CacheListView, start_node
 from .plan import Plan, Step, StepId, setup_plan
 from .registry_steps import RegistrySteps
 from .report import DeployReport
@@ -62,6 +63,7 @@ class Runner:
         self._asked_password = False
         self._ssh: Optional[SshSession] = None
         self._registry = RegistrySteps(cluster, sink, read_only=self.options.read_only)
+        self._cache_list = CacheListView(self._registry.live_entries)
         self._homes: dict[str, str] = {}
         self._key_proven: set[str] = set()  # hosts where a key-only login already worked in this run
 
@@ -262,7 +264,7 @@ class Runner:
         async def job(work: HostWork) -> HostResult:
             changed = False
             for action in step.actions[work.name]:
-                done, error = await _perform(work, action)
+                done, error = await _perform(work, action, self._cache_list)
                 if error:
                     return HostResult(work.name, step.id.value, HostState.FAILED, stdout=_lines(work.stdout),
                                       stderr=_lines(work.stderr), error=error)
@@ -273,8 +275,10 @@ class Runner:
         return await session.each_host(job, hosts=targets, step=step.id.value, sink=self.sink)
 
 
-async def _perform(work: HostWork, action) -> tuple[bool, Optional[str]]:
+async def _perform(work: HostWork, action, cache_list: CacheListView) -> tuple[bool, Optional[str]]:
     """Do one action on a host: (changed anything, error message)."""
+    if isinstance(action, actions.StartNode):
+        return await start_node(work, action, cache_list)
     if isinstance(action, actions.RunCommand):
         if action.unless:
             status, _, _ = await work.capture(action.unless)

@@ -15,6 +15,8 @@ DEFAULT_INSTALL_DIR = "~/arcus"
 DEFAULT_CLIENT_PORT = 2181
 DEFAULT_QUORUM_PORT = 2888
 DEFAULT_ELECTION_PORT = 3888
+NODE_SESSION_TIMEOUT_RANGE = (10, 2000)
+"""Seconds arcus-memcached accepts for `-o`; it silently keeps 30 for anything else."""
 
 NODE_SETTING_KEYS = ("threads", "memlimit", "connections")
 """The ARCUS per-node config keys besides `port`, in ARCUS's own order."""
@@ -79,6 +81,7 @@ class ZooKeeperSettings:
     max_client_cnxns: int = 100
     min_session_timeout: int = 4000
     max_session_timeout: int = 200000
+    session_timeout: int = 30  # s: each memcached node's session (memcached -o); ARCUS's default
 
     @property
     def external(self) -> bool:
@@ -126,6 +129,16 @@ class Cluster:
         if self.zookeeper.external:
             return self.zookeeper.servers
         return tuple(f"{host.address}:{self.zookeeper.client_port}" for host in self.zookeeper_hosts)
+
+    @property
+    def node_session_timeout(self) -> float:
+        """Seconds a memcached node's session lives on after it is gone: what it asks for
+        (`-o`), clamped by the bounds of an ensemble we configure ourselves."""
+        wanted = float(self.zookeeper.session_timeout)
+        if self.zookeeper.external:
+            return wanted
+        low, high = self.zookeeper.min_session_timeout / 1000, self.zookeeper.max_session_timeout / 1000
+        return min(max(wanted, low), high)
 
     @property
     def connect_string(self) -> str:

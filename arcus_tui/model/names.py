@@ -47,6 +47,16 @@ def positive_problem(value: int) -> Optional[str]:
     return None
 
 
+def node_session_timeout_problem(value: int) -> Optional[str]:
+    from .cluster import NODE_SESSION_TIMEOUT_RANGE  # late: cluster.py needs nothing from here
+
+    low, high = NODE_SESSION_TIMEOUT_RANGE
+    if not low <= value <= high:
+        return (f"{value} is outside {low}-{high}: arcus-memcached takes -o in seconds "
+                f"and silently keeps 30 for anything else")
+    return None
+
+
 def remote_path_problem(value: str) -> Optional[str]:
     if not value.strip():
         return "must not be empty"

@@ -64,6 +64,8 @@ ZOOKEEPER_KEYS = {
     "max_client_cnxns": KeySpec(int, "zoo.cfg maxClientCnxns", _POSITIVE),
     "min_session_timeout": KeySpec(int, "zoo.cfg minSessionTimeout (ms)", _POSITIVE),
     "max_session_timeout": KeySpec(int, "zoo.cfg maxSessionTimeout (ms)", _POSITIVE),
+    "session_timeout": KeySpec(int, "ZooKeeper session timeout of every memcached node (memcached -o, seconds)",
+                               names.node_session_timeout_problem),
 }
 
 NODE_SETTING_KEYS = {

@@ -97,6 +97,13 @@ def _ensemble(cluster: Cluster) -> Iterator[tuple]:
             f"{size} ZooKeeper members tolerate no more failures than {size - 1}: use an odd number"
         ), _WARNING
     zookeeper = cluster.zookeeper
+    if members and not cluster.zookeeper.external:
+        low, high = zookeeper.min_session_timeout, zookeeper.max_session_timeout
+        if not low <= zookeeper.session_timeout * 1000 <= high:
+            yield ("zookeeper", "session_timeout"), (
+                f"session_timeout {zookeeper.session_timeout}s lies outside min/max_session_timeout "
+                f"({low}-{high} ms): ZooKeeper will grant {cluster.node_session_timeout:g}s instead"
+            ), _WARNING
     if len({zookeeper.client_port, zookeeper.quorum_port, zookeeper.election_port}) < 3 and members:
         yield ("zookeeper",), "ZooKeeper client, quorum and election ports must all differ", _ERROR
 

@@ -65,6 +65,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-D", dest="delimiter")
     parser.add_argument("-v", dest="verbose", action="count", default=0)
     parser.add_argument("-r", dest="coredumps", action="store_true")
+    parser.add_argument("-o", dest="session_timeout", type=float, default=ZK_SESSION_SECONDS)
     # -R5 and -D: arrive glued to their values; argparse splits short options itself.
     return parser.parse_args(argv)
 
@@ -160,7 +161,7 @@ class Supervisor:
         self.child = subprocess.Popen(stock_command(args), preexec_fn=die_with_parent,
                                       stdin=subprocess.DEVNULL)
         wait_listening(args.listen or "127.0.0.1", args.port, self.child)
-        self.client = KazooClient(hosts=args.zookeeper, timeout=ZK_SESSION_SECONDS)
+        self.client = KazooClient(hosts=args.zookeeper, timeout=args.session_timeout)
         self.client.start(timeout=ZK_CONNECT_SECONDS)
         self.client.add_listener(lambda state: state == KazooState.LOST and self.stop("ZooKeeper session lost"))
         service_code = find_service_code(self.client, ip, hostname, args.port)

@@ -276,6 +276,16 @@ def read_service_status(
     raise ServiceNotFoundError(f"service code {service_code!r} is not registered (no cache_list/{service_code})")
 
 
+def live_nodes(client: "RegistrySession | KazooClient", service_code: str) -> tuple[LiveNode, ...]:
+    """The entries under ``cache_list/<svc>`` right now (base layout): every node whose
+    session holds one, which may be a crashed node's session that has not expired yet."""
+    session = as_session(client)
+    paths.check_service_code(service_code)
+    path = paths.service_cache_list(service_code)
+    session.sync(path)
+    return tuple(parse_cache_list_child(name) for name in session.children_many([path])[path] or ())
+
+
 def list_all(client: "RegistrySession | KazooClient", *, include_repl: bool = True) -> tuple[ServiceStatus, ...]:
     """Status of every child of ``/arcus/cache_list`` (`memcached listall`), then of
     every child of ``/arcus_repl/cache_list`` when that tree exists."""
@@ -301,6 +311,7 @@ __all__ = [
     "compute_status",
     "health_of",
     "list_all",
+    "live_nodes",
     "mapping_child_service",
     "parse_cache_list_child",
     "parse_repl_mapping_child",

@@ -280,7 +280,7 @@ def test_existing_zookeeper_layout_runs_no_zookeeper_and_points_memcached_at_the
 
 # --- the memcached command line (§7) ------------------------------------------
 
-TAKES_VALUE = {"-E", "-X", "-U", "-b", "-m", "-p", "-c", "-t", "-z", "-P", "-l", "-u"}
+TAKES_VALUE = {"-E", "-X", "-U", "-b", "-m", "-p", "-c", "-t", "-z", "-o", "-P", "-l", "-u"}
 
 
 def options(argv: list[str]) -> list[tuple[str, str]]:
@@ -362,8 +362,9 @@ def test_memcached_command_line_of_the_seed_layout(tmp_path):
         pidfile = dict(pairs)["-P"]
         pidfiles.add(pidfile)
         assert pidfile.startswith(root + "/") and Path(pidfile).is_file()
-        assert [p for p in pairs if p[0] != "-P"] == arcus_options(
+        assert [p for p in pairs if p[0] not in ("-P", "-o")] == arcus_options(
             root, port=port, memlimit=100, connections=1000, threads=6, zk=zk)
+        assert dict(pairs)["-o"] == "30"  # the session timeout, in seconds, always said out loud
         assert public_ip == "unset"  # only with bind_address
     assert len(pidfiles) == 2  # one pidfile per port
 
@@ -392,7 +393,7 @@ def test_memcached_command_line_uses_each_nodes_merged_settings(tmp_path):
     expected = {11211: (1024, 4000, 6), 11212: (2048, 4000, 6), 11213: (1024, 10, 2)}
     for port, (memlimit, connections, threads) in expected.items():
         argv = started[port][0]
-        assert [p for p in options(argv[1:]) if p[0] != "-P"] == arcus_options(
+        assert [p for p in options(argv[1:]) if p[0] not in ("-P", "-o")] == arcus_options(
             root, port=port, memlimit=memlimit, connections=connections, threads=threads, zk=zk)
 
 
@@ -552,7 +553,7 @@ def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_p
     for port, (argv, _, action) in started.items():
         assert argv[0] == f"{root}/bin/memcached"
         pairs = options(argv[1:])
-        assert [p for p in pairs if p[0] != "-P"] == arcus_options(
+        assert [p for p in pairs if p[0] not in ("-P", "-o")] == arcus_options(
             str(root), port=port, memlimit=64 if port == 11212 else 100, connections=1000, threads=6,
             zk="127.0.1.1:2181")
         pidfile = Path(dict(pairs)["-P"])
