@@ -34,7 +34,7 @@ Network: loopback only (ARCUS_TUI_LOOPBACK_ONLY=1 is set before anything is impo
 Before starting, nothing may listen on the sandbox's or the floor's ports and no process of the
 practice logins may run (another test run using the sandbox); the script waits up to
 --wait-free seconds (default 300) and then gives up. Everything started is stopped at the end,
-also on errors and Ctrl-C (pidfiles via `stop_host`, then `sandbox_down`). Needs root (the
+also on errors and Ctrl-C (pidfiles via `stop_hosts`, then `sandbox_down`). Needs root (the
 practice logins), openssh-server/-client, netcat-openbsd, Debian's zookeeper and memcached,
 python3-kazoo.
 """
@@ -78,7 +78,7 @@ from arcus_tui.model.arcus_json import export_arcus  # noqa: E402
 from arcus_tui.model.toml_writer import dump_cluster  # noqa: E402
 from arcus_tui.sandbox.local_zookeeper import LocalEnsemble, zookeeper_installed  # noqa: E402
 from arcus_tui.sandbox.package import missing_parts  # noqa: E402
-from arcus_tui.sandbox.practice_hosts import PracticeHost, practice_host, process_alive, stop_host  # noqa: E402
+from arcus_tui.sandbox.practice_hosts import PracticeHost, practice_host, process_alive, stop_hosts  # noqa: E402
 from arcus_tui.sandbox.sandbox import MEMCACHED_PORTS, exclusive_use, sandbox_down, sandbox_up  # noqa: E402
 from arcus_tui.ssh.paths import SshPaths  # noqa: E402
 from arcus_tui.zk.registry import init_arcus, nodes_from_cluster_json, register  # noqa: E402
@@ -232,8 +232,8 @@ def check_hosts_still_ours(hosts: list[PracticeHost], public_key: Path) -> None:
 def reset_hosts(hosts: list[PracticeHost]) -> None:
     """Stop every ARCUS process on the practice hosts (pidfiles) and remove ~/arcus; keep ~/.ssh
     and the practice sshd (a fresh deploy with access already in place)."""
+    stop_hosts(hosts, sshd=False)  # leave the hosts' sshd running
     for host in hosts:
-        stop_host(replace(host, sshd_pid=0))  # sshd_pid=0: leave the host's sshd running
         shutil.rmtree(Path(host.install_dir), ignore_errors=True)
         if Path(host.install_dir).exists():
             raise BenchError(f"could not remove {host.install_dir}")
@@ -750,13 +750,13 @@ def clean_up(cleanup: list) -> None:
     for kind, sandbox_state, hosts in reversed(cleanup):
         if kind != "sandbox":
             continue
-        for host in hosts:  # the deploy's processes first, while the sandbox sshd still guards the hosts
-            try:
-                for line in stop_host(replace(host, sshd_pid=0)):
-                    log(f"cleanup: {line}")
-                shutil.rmtree(Path(host.install_dir), ignore_errors=True)
-            except Exception as error:  # keep going: every host gets its chance
-                log(f"cleanup: {host.name}: {error}")
+        try:  # the deploy's processes first, while the sandbox sshd still guards the hosts
+            for line in stop_hosts(hosts, sshd=False):
+                log(f"cleanup: {line}")
+        except Exception as error:  # keep going: the files and the sandbox still get their turn
+            log(f"cleanup: {error}")
+        for host in hosts:
+            shutil.rmtree(Path(host.install_dir), ignore_errors=True)
         try:
             for line in sandbox_down(sandbox_state):
                 log(f"cleanup: {line}")

@@ -93,11 +93,12 @@ def listening(address: str, port: int) -> bool:
         return False
 
 
-def deploy_pidfiles(host: PracticeHost) -> Iterator[Path]:
-    """Pidfiles a deploy writes on a host (memcached nodes, then the ZooKeeper member)."""
-    install_dir = Path(host.install_dir)
-    yield from sorted((install_dir / "pids").glob("memcached.*.pid"))
-    yield install_dir / "zookeeper" / "data" / "zookeeper_server.pid"
+def memcached_pidfiles(host: PracticeHost) -> list[Path]:
+    return sorted((Path(host.install_dir) / "pids").glob("memcached.*.pid"))
+
+
+def zookeeper_pidfiles(host: PracticeHost) -> list[Path]:
+    return [Path(host.install_dir) / "zookeeper" / "data" / "zookeeper_server.pid"]
 
 
 def _read_pid(pidfile: Path) -> Optional[int]:
@@ -145,23 +146,48 @@ def _stop_pid(pid: int, sig: signal.Signals) -> bool:
     return False
 
 
-def stop_host(host: PracticeHost) -> list[str]:
-    """Stop what runs on a practice host; one line per process for the operator."""
+def stop_hosts(hosts: list[PracticeHost], *, sshd: bool = True) -> list[str]:
+    """Stop what runs on the practice hosts; one line per process for the operator.
+    Every memcached node of every host goes first, then the ZooKeeper members, then
+    sshd: the nodes leave the registry while the ensemble still has a quorum, so no
+    session of theirs outlives them and a next start needs no wait."""
     report = []
-    for pidfile in deploy_pidfiles(host):
+    for pidfiles, sig in ((memcached_pidfiles, signal.SIGINT), (zookeeper_pidfiles, signal.SIGTERM)):
+        # SIGINT is arcus-memcached's graceful shutdown: it leaves ZooKeeper before exiting
+        report += _stop_all([(host, pidfile) for host in hosts for pidfile in pidfiles(host)], sig)
+    if sshd:
+        for host in hosts:
+            report += _stop_sshd(host)
+    return report
+
+
+def _stop_all(targets: list[tuple[PracticeHost, Path]], sig: signal.Signals) -> list[str]:
+    """Signal every process of `targets` at once, then wait for each (bounded)."""
+    signalled = []
+    for host, pidfile in targets:
         pid = _read_pid(pidfile)
         if pid is None or not _owned_by(pid, host.user):
             continue
-        sig = signal.SIGINT if pidfile.name.startswith("memcached") else signal.SIGTERM
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+        signalled.append((host, pidfile, pid))
+    report = []
+    for host, pidfile, pid in signalled:
         graceful = _stop_pid(pid, sig)
         pidfile.unlink(missing_ok=True)
         report.append(f"{host.name}: stopped {pidfile.name.removesuffix('.pid')} (pid {pid})"
                       + ("" if graceful else " by SIGKILL after waiting"))
-    if host.sshd_pid and _owned_by(host.sshd_pid, "root" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name):
-        if _is_sshd(host.sshd_pid):
-            _stop_pid(host.sshd_pid, signal.SIGTERM)
-            report.append(f"{host.name}: stopped sshd (pid {host.sshd_pid})")
     return report
+
+
+def _stop_sshd(host: PracticeHost) -> list[str]:
+    me = "root" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    if host.sshd_pid and _owned_by(host.sshd_pid, me) and _is_sshd(host.sshd_pid):
+        _stop_pid(host.sshd_pid, signal.SIGTERM)
+        return [f"{host.name}: stopped sshd (pid {host.sshd_pid})"]
+    return []
 
 
 def _is_sshd(pid: int) -> bool:

@@ -23,7 +23,7 @@ from .practice_hosts import (
     save_state,
     start_host,
     process_alive,
-    stop_host,
+    stop_hosts,
     wipe_host,
 )
 
@@ -92,9 +92,10 @@ def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127
     if fresh:
         _refuse_if_served_elsewhere(count, subnet, state_dir)
         sandbox_down(state_dir)
-        for number in range(1, count + 1):
-            stop_host(practice_host(number, subnet))  # processes a lost state file no longer lists
-            wipe_host(practice_host(number, subnet))
+        leftovers = [practice_host(number, subnet) for number in range(1, count + 1)]
+        stop_hosts(leftovers)  # processes a lost state file no longer lists
+        for host in leftovers:
+            wipe_host(host)
     running = {host.number: host for host in load_state(state_dir) if _sshd_alive(host)}
     hosts = []
     try:
@@ -112,10 +113,7 @@ def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127
 
 def sandbox_down(state_dir: Path) -> list[str]:
     """Stop every process the sandbox, or a deploy on it, started. Logins and files stay."""
-    hosts = load_state(state_dir)
-    report = []
-    for host in hosts:
-        report += stop_host(host)
+    report = stop_hosts(load_state(state_dir))
     save_state(state_dir, [])
     return report
 
