@@ -22,6 +22,7 @@ VERB_MODULES = (
     "deploy",
     "status",
     "sandbox",
+    "package",
 )
 """Modules of arcus_tui.verbs, in the order `--help` lists them. Each has
 `add_parser(subparsers)`, whose parsers `set_defaults(run=...)`."""

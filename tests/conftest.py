@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.infra.sshd",
     "tests.infra.zookeeper",
     "tests.infra.sandbox",
+    "tests.infra.arcus_package",
 ]

@@ -16,27 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEBIAN_ZOOKEEPER_BIN = Path("/usr/share/zookeeper/bin")
-DEBIAN_ZOOKEEPER_JAR = Path("/usr/share/java/zookeeper.jar")
+from arcus_tui.package.zookeeper_server import DEBIAN_CLASSPATH, DEBIAN_ZOOKEEPER_BIN, DEBIAN_ZOOKEEPER_JAR, zk_env
+
 STOCK_MEMCACHED = Path("/usr/bin/memcached")
 HOST_PYTHON = Path("/usr/bin/python3")
 STANDIN_SOURCE = Path(__file__).with_name("standin_memcached.py")
 ARCUS_LIBRARIES = ("default_engine.so", "syslog_logger.so", "ascii_scrub.so")
 
-# Debian's zkEnv.sh hard-sets ZOO_LOG_DIR=/var/log/zookeeper, so every member on one
-# machine would share one log; ours keeps Debian's jars and honours the caller's values.
-ZK_ENV = """\
-# arcus-tui practice package: Debian's ZooKeeper, with ZOO_LOG_DIR and ZOOCFGDIR honoured.
-ZOOMAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
-ZOOCFGDIR="${ZOOCFGDIR:-$ZOOBINDIR/../conf}"
-ZOOCFG="${ZOOCFG:-$ZOOCFGDIR/zoo.cfg}"
-ZOO_LOG_DIR="${ZOO_LOG_DIR:-$ZOOBINDIR/../logs}"
-ZOO_LOG4J_PROP="${ZOO_LOG4J_PROP:-INFO,ROLLINGFILE}"
-JMXLOCALONLY=true
-JMXDISABLE=true
-JAVA="${JAVA:-/usr/bin/java}"
-CLASSPATH="/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
-"""
+# Our zkEnv.sh (one home: arcus_tui.package.zookeeper_server), here on Debian's own jars and conf.
+ZK_ENV = zk_env(DEBIAN_CLASSPATH, title="arcus-tui practice package")
 
 README = """\
 PRACTICE PACKAGE made by `arcus-tui sandbox up`; not an ARCUS build.
@@ -83,7 +71,7 @@ def _host_python_has_kazoo() -> bool:
     return probe.returncode == 0
 
 
-def build_package(directory: Path) -> PracticePackage:
+def build_standin_package(directory: Path) -> PracticePackage:
     """(Re)build the practice package in `directory`; the same parts give the same files."""
     missing = missing_parts()
     if missing:

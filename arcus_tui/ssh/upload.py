@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import posixpath
 import secrets
@@ -27,6 +26,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 import asyncssh
 
+from arcus_tui.checksums import file_sha256
 from arcus_tui.events import EventSink, HostState
 
 from .errors import CommandTimeout, ConnectionDropped, SshHostError
@@ -50,14 +50,6 @@ def is_tarball(path: Union[str, Path]) -> bool:
     return str(path).lower().endswith(TARBALL_SUFFIXES)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def scan(source: Path, *, under: str = "") -> list[LocalFile]:
     """The files an upload of `source` sends, with checksums (computed once for all hosts)."""
     source = Path(source)
@@ -78,7 +70,7 @@ def scan(source: Path, *, under: str = "") -> list[LocalFile]:
         if "\n" in rel or "\\" in rel:
             raise ValueError(f"{path}: file names with newlines or backslashes are not supported")
         stat = path.stat()
-        result.append(LocalFile(rel, path, stat.st_size, _sha256(path), stat.st_mode & 0o7777))
+        result.append(LocalFile(rel, path, stat.st_size, file_sha256(path), stat.st_mode & 0o7777))
     return result
 
 

@@ -71,7 +71,8 @@ def non_ui_files() -> list[Path]:
 
 def test_the_walk_sees_the_engine_packages():
     names = {module_name(path) for path in engine_files()}
-    for package in ("arcus_tui.model", "arcus_tui.ssh", "arcus_tui.zk", "arcus_tui.deploy", "arcus_tui.monitor"):
+    for package in ("arcus_tui.model", "arcus_tui.ssh", "arcus_tui.zk", "arcus_tui.deploy", "arcus_tui.monitor",
+                    "arcus_tui.package"):
         assert package in names
     assert not any(is_within(name, "arcus_tui.ui") for name in names)
 
