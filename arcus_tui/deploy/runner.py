@@ -20,6 +20,8 @@ from typing import Awaitable, Callable, Optional
 
 from arcus_tui.events import GATEWAY, EventSink, HostState, ProgressEvent, Stream, ignore_events
 from arcus_tui.model import Cluster
+from arcus_tui.model.problems import Severity
+from arcus_tui.package.inspect import package_problems
 from arcus_tui.ssh.connect import Credentials, Password
 from arcus_tui.ssh.hostkeys import HostKeyAsker
 from arcus_tui.ssh.keys import GatewayKey, copy_id, ensure_gateway_key, verify_key_login
@@ -138,6 +140,12 @@ class Runner:
             self._record(step, report, await self._verify(step, targets))
         elif kind is actions.Upload:
             source = step.actions[targets[0]][0].source
+            refusal = self._package_refusal(source)
+            if refusal:
+                for target in targets:
+                    report.set(step.id, target, HostState.FAILED, refusal)
+                    self.sink(ProgressEvent(target, step.id.value, Stream.STDERR, refusal, state=HostState.FAILED))
+                return
             self._record(step, report, await upload(await self._session(), source, hosts=targets,
                                                     step=step.id.value, sink=self.sink))
         elif step.per_host:
@@ -146,6 +154,12 @@ class Runner:
             for target in targets:
                 state, message = await self._registry.execute(step, step.actions[target], report)
                 report.set(step.id, target, state, message)
+
+    def _package_refusal(self, source: str) -> Optional[str]:
+        """Why the package must not be uploaded (it cannot start anything), or None."""
+        errors = [message for severity, message in package_problems(Path(source), bool(self.cluster.zookeeper_hosts))
+                  if severity is Severity.ERROR]
+        return "; ".join(errors) or None
 
     def _record(self, step: Step, report: DeployReport, result: RunResult) -> None:
         for host, host_result in result.items():

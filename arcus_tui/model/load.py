@@ -27,6 +27,17 @@ class CheckResult:
     source: str
     cluster: Optional[Cluster]
     problems: list[Problem] = field(default_factory=list)
+    locations: Optional[KeyLocations] = None  # where each key is written, for problems found later
+
+    def line_of(self, *path) -> int:
+        """The line a key is written on (1 when unknown), for checks made outside the model."""
+        return self.locations.line(*path) if self.locations is not None else 1
+
+    def add(self, problem: Problem) -> None:
+        """A problem found outside the model (e.g. the package on disk); an error makes the file unusable."""
+        self.problems.append(problem)
+        if problem.severity is Severity.ERROR:
+            self.cluster = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -167,7 +178,7 @@ def parse_cluster(text: str, source: str = "<cluster>") -> CheckResult:
         problems += validate_cluster(cluster, reader.locations)
     if any(p.severity is Severity.ERROR for p in problems):
         cluster = None
-    return CheckResult(source, cluster, problems)
+    return CheckResult(source, cluster, problems, reader.locations)
 
 
 def check_cluster_file(path: str | Path) -> CheckResult:

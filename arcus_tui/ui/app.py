@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from arcus_tui.model import Cluster, check_cluster_file
+from arcus_tui.package.inspect import add_package_problems
 from arcus_tui.ssh.paths import SshPaths
 
 from .context import AppContext
@@ -134,6 +135,9 @@ def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] =
             return EXIT_USAGE
         cluster = result.cluster
         notices = [problem.format(result.source) for problem in result.warnings]
+        # the package's problems stop a setup (the runner refuses the upload), not monitoring
+        notices += [problem.format(result.source) for problem in add_package_problems(result).problems
+                    if problem.format(result.source) not in notices]
     ssh_paths = SshPaths.under(ssh_dir) if ssh_dir else SshPaths()
     app = ArcusApp(cluster, path, read_only, theme, themes=themes, notices=notices, ssh_paths=ssh_paths)
     app.run()

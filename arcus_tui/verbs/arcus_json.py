@@ -69,7 +69,7 @@ def run_import(args) -> int:
 
 
 def run_export(args) -> int:
-    cluster = load_or_report(args.cluster_file)
+    cluster = load_or_report(args.cluster_file, package=False)  # the JSON does not carry the package
     if cluster is None:
         return EXIT_USAGE
     sys.stdout.write(dump_arcus(cluster))

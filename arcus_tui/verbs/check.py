@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from arcus_tui.model import check_cluster_file
-
 from . import EXIT_OK, EXIT_USAGE
-from .common import add_cluster_argument, report_problems
+from .common import add_cluster_argument, check_with_package, report_problems
 
 
 def add_parser(subparsers) -> None:
@@ -16,7 +14,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    result = check_cluster_file(args.cluster_file)
+    result = check_with_package(args.cluster_file)
     report_problems(result)
     if not result.ok:
         return EXIT_USAGE

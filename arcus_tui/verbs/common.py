@@ -14,9 +14,17 @@ def report_problems(result: CheckResult, stream: Optional[TextIO] = None) -> Non
         print(problem.format(result.source), file=stream)
 
 
-def load_or_report(path: str, stream: Optional[TextIO] = None) -> Optional[Cluster]:
-    """The cluster, with warnings printed; or None after printing every error."""
-    result = check_cluster_file(path)
+def check_with_package(path: str) -> CheckResult:
+    """Every problem of the cluster file, and of the package it names on this machine."""
+    from arcus_tui.package.inspect import add_package_problems
+
+    return add_package_problems(check_cluster_file(path))
+
+
+def load_or_report(path: str, stream: Optional[TextIO] = None, *, package: bool = True) -> Optional[Cluster]:
+    """The cluster, with warnings printed; or None after printing every error. `package`:
+    the package it names is checked too (verbs that only read the file pass False)."""
+    result = check_with_package(path) if package else check_cluster_file(path)
     report_problems(result, stream)
     return result.cluster if result.ok else None
 
