@@ -141,15 +141,17 @@ class StatsUnavailable:
 StatsReading = Union[MemcachedStats, StatsUnavailable]
 
 
-async def fetch_stats(address: str, *, timeout: float = DEFAULT_TIMEOUT) -> MemcachedStats:
-    """`stats` of the node at ``address`` (``ip:port``). ``timeout`` bounds the whole
-    exchange. Raises `netguard.NonLoopbackTarget` (before connecting), `OSError`,
-    `asyncio.TimeoutError` or `StatsError`."""
+async def fetch_stats(address: str, *, timeout: float = DEFAULT_TIMEOUT, group: str = "") -> MemcachedStats:
+    """`stats` (or `stats <group>`, e.g. arcus-memcached's `zookeeper`) of the node at
+    ``address`` (``ip:port``). ``timeout`` bounds the whole exchange. Raises
+    `netguard.NonLoopbackTarget` (before connecting), `OSError`, `asyncio.TimeoutError`
+    or `StatsError`."""
     host, port = split_address(address)
+    command = f"stats {group}".strip().encode() + b"\r\n"
 
     async def exchange() -> MemcachedStats:
         async with tcp.connection(host, port) as (reader, writer):
-            writer.write(b"stats\r\n")
+            writer.write(command)
             await writer.drain()
             lines: list[bytes] = []
             size = 0

@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 from arcus_tui.model import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
 
 from .locks import LockTimeout, held
-from .package import build_package
+from .package import build_standin_package
 from .practice_hosts import (
     SSH_PORT,
     PracticeHost,
@@ -51,6 +51,11 @@ def default_state_dir() -> Path:
     return Path(base) / "arcus-tui" / "sandbox"
 
 
+NODE_SESSION_TIMEOUT = 10
+"""Seconds (memcached -o): the shortest arcus-memcached takes, so that a killed practice
+node is seen offline, and its entry expires for a restart, as soon as ARCUS allows."""
+
+
 def sandbox_cluster(hosts: list[PracticeHost], package: Path) -> Cluster:
     """The seed diagram on practice hosts: ZooKeeper on the first three, two memcached on each."""
     members = 3 if len(hosts) >= 3 else 1
@@ -60,7 +65,7 @@ def sandbox_cluster(hosts: list[PracticeHost], package: Path) -> Cluster:
         ssh_port=SSH_PORT,
         package=str(package),
         bind_address=True,  # every practice host shares the machine: bind to its own address
-        zookeeper=ZooKeeperSettings(),
+        zookeeper=ZooKeeperSettings(session_timeout=NODE_SESSION_TIMEOUT),
         memcached=NodeSettings(threads=2, memlimit=64, connections=256),
         hosts=tuple(
             Host(name=host.name, address=host.address, zookeeper=host.number <= members,
@@ -77,18 +82,22 @@ class SandboxUp:
     cluster: Cluster
     cluster_file: Optional[Path]
     notes: list[str] = field(default_factory=list)
+    standin: bool = False  # the package's memcached is the stand-in, not arcus-memcached
 
 
 def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127.0.1",
-               fresh: bool = False) -> SandboxUp:
-    """Start `count` practice hosts (reusing running ones) and build the practice package.
+               fresh: bool = False, package: Optional[Path] = None) -> SandboxUp:
+    """Start `count` practice hosts (reusing running ones) for `package`, a real ARCUS
+    package (`arcus_tui.package`); without one, the stand-in practice package is built.
     `fresh` first stops everything and removes what earlier setups left on the hosts."""
     if not 1 <= count <= MAX_HOSTS:
         raise SandboxError(f"--hosts must be between 1 and {MAX_HOSTS}")
     if not password:
         raise SandboxError("the practice hosts need a password to practise copying the key")
     state_dir.mkdir(parents=True, exist_ok=True)
-    package = build_package(state_dir / "package")
+    standin = package is None
+    if standin:
+        package = build_standin_package(state_dir / "package").path
     if fresh:
         _refuse_if_served_elsewhere(count, subnet, state_dir)
         sandbox_down(state_dir)
@@ -108,7 +117,7 @@ def sandbox_up(count: int, password: str, state_dir: Path, *, subnet: str = "127
                 hosts.append(start_host(host, state_dir)[0])
     finally:
         save_state(state_dir, hosts + [h for n, h in running.items() if n > count])
-    return SandboxUp(hosts, sandbox_cluster(hosts, package.path), None)
+    return SandboxUp(hosts, sandbox_cluster(hosts, package), None, standin=standin)
 
 
 def sandbox_down(state_dir: Path) -> list[str]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Optional
 
 from arcus_tui.model.toml_writer import dump_cluster
+from arcus_tui.package import PackageBuildError, build_log_path, cache_entry, cached_package, resolve_source
+from arcus_tui.sandbox.arcus_source import find_arcus_source, how_to_get_it
 from arcus_tui.sandbox.package import PackageError
 from arcus_tui.sandbox.practice_hosts import SandboxError
 from arcus_tui.sandbox.sandbox import default_state_dir, sandbox_down, sandbox_up
@@ -26,6 +29,11 @@ def add_parser(subparsers) -> None:
                     help=f"password of the practice logins (default {DEFAULT_PASSWORD!r}; loopback only)")
     up.add_argument("--fresh", action="store_true",
                     help="stop everything and remove what earlier setups left on the practice hosts first")
+    up.add_argument("--arcus-source", type=Path, metavar="SRC",
+                    help="arcus-memcached source (a clone of naver/arcus-memcached or its .tar.gz) to build, once, "
+                         "into the package the practice hosts run (default: $ARCUS_MEMCACHED_SOURCE or the shared folder)")
+    up.add_argument("--standin", action="store_true",
+                    help="no source to be had: run a STAND-IN (stock memcached + the ZooKeeper join), not ARCUS")
     up.add_argument("--setup", action="store_true",
                     help="then run the whole setup on the practice hosts, with the sandbox's own gateway key")
     up.add_argument("-o", "--output", default="sandbox.toml", help="cluster file to write (default sandbox.toml)")
@@ -43,17 +51,18 @@ def run(args) -> int:
                 print(line)
             return EXIT_OK
         return _up(args, state_dir)
-    except (SandboxError, PackageError, SshdError) as error:
+    except (SandboxError, PackageError, PackageBuildError, SshdError) as error:
         print(f"sandbox: {error}", file=sys.stderr)
         return EXIT_FAILED
 
 
 def _up(args, state_dir: Path) -> int:
-    result = sandbox_up(args.hosts, args.password, state_dir, fresh=args.fresh)
+    package = None if args.standin else _arcus_package(args.arcus_source)
+    result = sandbox_up(args.hosts, args.password, state_dir, fresh=args.fresh, package=package)
     output = Path(args.output)
     output.write_text(
         "# Practice hosts made by `arcus-tui sandbox up`: loopback addresses of this machine.\n"
-        "# bin/memcached in the practice package is a STAND-IN for arcus-memcached.\n\n"
+        + (STANDIN_NOTE if result.standin else HEARTBEAT_NOTE) + "\n"
         + dump_cluster(result.cluster),
         encoding="utf-8",
     )
@@ -61,7 +70,10 @@ def _up(args, state_dir: Path) -> int:
     for host in result.hosts:
         print(f"  {host.name:16} {host.address}:2222  login {host.user}  "
               f"host key {host.host_key_fingerprint}")
-    print(f"practice package (with a stand-in memcached): {result.cluster.package}")
+    if result.standin:
+        print(f"practice package with a STAND-IN memcached (not ARCUS): {result.cluster.package}")
+    else:
+        print(f"ARCUS package (arcus-memcached built from source): {result.cluster.package}")
     if args.setup:
         code = _setup(result, args.password, state_dir)
         if code != EXIT_OK:
@@ -78,6 +90,26 @@ def _up(args, state_dir: Path) -> int:
     for command, what in steps:
         print(f"  {command:{width}}  # {what}")
     return EXIT_OK
+
+
+STANDIN_NOTE = ("# bin/memcached in the practice package is a STAND-IN for arcus-memcached "
+                "(stock memcached + the ZooKeeper join): not ARCUS.\n")
+HEARTBEAT_NOTE = (
+    "# The package runs the real arcus-memcached. Its heartbeat always connects to 127.0.0.1, so with\n"
+    "# each node bound to its practice host's address it logs `mc_hb: cannot connect to local memcached`\n"
+    "# every few seconds and keeps running: expected here. Never bind nodes away from 127.0.0.1 on real servers.\n")
+
+
+def _arcus_package(explicit: Optional[Path]) -> Path:
+    """The real ARCUS package: built from the source once, then reused from the package cache."""
+    from .package import StageLines
+
+    source = find_arcus_source(explicit)
+    if source is None:
+        raise SandboxError(how_to_get_it())
+    entry = cache_entry(resolve_source(source))
+    print(f"ARCUS package from {source} (built once into {entry}, then reused)")
+    return cached_package(source, sink=StageLines(build_log_path(entry)))
 
 
 def _setup(result, password: str, state_dir: Path) -> int:

@@ -1,14 +1,15 @@
-"""The whole way there and back on real parts: OpenSSH, Debian's ZooKeeper and
-memcached (behind the stand-in for arcus-memcached), three practice hosts on
-127.0.1.1-3 as in the guide's diagram."""
+"""The whole way there and back on real parts: OpenSSH, Debian's ZooKeeper and the real
+arcus-memcached (built from source by the `arcus_package` fixture), three practice hosts
+on 127.0.1.1-3 as in the guide's diagram, and NAVER's own Python client to prove that
+the cloud serves."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import time
 
@@ -19,12 +20,17 @@ from arcus_tui.cli import main
 from arcus_tui.deploy.plan import StepId, setup_plan
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import HostState
+from arcus_tui.monitor.memcached_stats import fetch_stats
+from arcus_tui.sandbox.practice_hosts import load_state, stop_hosts
 from arcus_tui.ssh.paths import SshPaths
+from tests.e2e.arcus_client import client_dir, exercise
+from tests.infra.require import missing
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(420)
 
 SERVICE = "sandbox-cloud"
 NODE_PORTS = (11211, 11212)
+ENTRY_NAME = re.compile(r"^(\d+\.\d+\.\d+\.\d+:\d+)-(.+)$")  # <ip>:<port>-<hostname>
 
 
 WAITS = {StepId.ZOOKEEPER_QUORUM, StepId.MEMCACHED_ONLINE}  # checks, not changes: they report ok
@@ -56,20 +62,6 @@ def wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def memcached_roundtrip(address: str, port: int, key: str, value: str) -> str:
-    """set then get over the memcached text protocol; returns what get answered."""
-    with socket.create_connection((address, port), timeout=5) as conn:
-        conn.sendall(f"set {key} 0 0 {len(value)}\r\n{value}\r\n".encode())
-        assert conn.recv(64) == b"STORED\r\n"
-        conn.sendall(f"get {key}\r\n".encode())
-        reply = b""
-        while not reply.endswith(b"END\r\n"):
-            chunk = conn.recv(4096)
-            assert chunk, "connection closed"
-            reply += chunk
-    return reply.decode().split("\r\n")[1]
-
-
 def registry_tree(client: KazooClient, path: str = "/arcus") -> dict[str, bytes]:
     """Every znode under `path` with its data, except the ever-growing join log."""
     tree = {}
@@ -82,9 +74,9 @@ def registry_tree(client: KazooClient, path: str = "/arcus") -> dict[str, bytes]
     return tree
 
 
-def node_processes(home: str) -> dict[int, int]:
-    """port -> supervisor pid of the stand-ins running from one practice home (by /proc)."""
-    found = {}
+def node_processes(home: str) -> dict[int, list[int]]:
+    """port -> pids of the arcus-memcached daemons running from one practice home (by /proc)."""
+    found: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -93,15 +85,9 @@ def node_processes(home: str) -> dict[int, int]:
         except OSError:
             continue
         words = [word.decode(errors="replace") for word in argv if word]
-        if len(words) > 1 and words[1] == f"{home}/arcus/bin/memcached":
+        if words and words[0] == f"{home}/arcus/bin/memcached":
             found.setdefault(int(words[words.index("-p") + 1]), []).append(int(entry))
     return found
-
-
-def stock_memcached_child(supervisor: int) -> int:
-    children = subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True).stdout.split()
-    assert len(children) == 1, f"stand-in {supervisor} has children {children}"
-    return int(children[0])
 
 
 def listeners_on(endpoints: set[str]) -> list[str]:
@@ -110,69 +96,91 @@ def listeners_on(endpoints: set[str]) -> list[str]:
     return [line for line in out.splitlines() if any(f" {endpoint} " in f" {line} " for endpoint in endpoints)]
 
 
-def test_setup_from_nothing_status_repair_and_teardown(practice_sandbox, capsys):
+def service_status(capsys, file: str, access: list[str]) -> tuple[int, dict, dict]:
+    code, out, _ = cli(capsys, "status", file, "--json", *access)
+    status = json.loads(out)
+    return code, status, next(s for s in status["services"] if s["service_code"] == SERVICE)
+
+
+def live_entries(client: KazooClient) -> list[str]:
+    return client.get_children(f"/arcus/cache_list/{SERVICE}")
+
+
+def test_setup_from_nothing_serve_repair_and_teardown(practice_sandbox, capsys):
     sandbox = practice_sandbox
     cluster = sandbox.cluster
     file = str(sandbox.cluster_file)
     access = sandbox.cli_access()
+    password = ("--password-file", str(sandbox.password_file))
+    if client_dir() is None:
+        missing("NAVER's arcus-python-client is not beside the checkout (../shared/arcus/arcus-python-client)")
 
     # 1. setup from nothing: key, copy (password), verify, upload, ZooKeeper, register, memcached
-    code, out, err = cli(capsys, "setup", file, "--yes", "--password-file", str(sandbox.password_file), *access)
+    code, out, err = cli(capsys, "setup", file, "--yes", *password, *access)
     assert code == 0, out + err
     assert "practice-pw" not in out + err
 
-    # 2. one leader, two followers
-    code, out, _ = cli(capsys, "status", file, "--json", *access)
-    status = json.loads(out)
-    modes = sorted(member["mode"] for member in status["zookeeper"])
-    assert modes == ["follower", "follower", "leader"]
+    # 2. one leader, two followers; six nodes online
+    code, status, service = service_status(capsys, file, access)
+    assert sorted(member["mode"] for member in status["zookeeper"]) == ["follower", "follower", "leader"]
+    assert code == 0 and service["status"] == "OK" and len(service["online"]) == 6
 
-    # 3. six nodes online
-    service = next(s for s in status["services"] if s["service_code"] == SERVICE)
-    assert service["status"] == "OK" and len(service["online"]) == 6 and code == 0
-
-    # 4. an independent client finds the nodes through ZooKeeper and uses every one
     client = KazooClient(hosts=cluster.connect_string)
     client.start(timeout=15)
     try:
-        live = client.get_children(f"/arcus/cache_list/{SERVICE}")
-        endpoints = sorted(name.split("-", 1)[0] for name in live)
-        assert endpoints == sorted(node.endpoint for node in cluster.nodes())
-        for endpoint in endpoints:
-            address, port = endpoint.split(":")
-            assert memcached_roundtrip(address, int(port), "greeting", f"hello-{endpoint}") == f"hello-{endpoint}"
+        # 3. every node joined by itself, under <ip>:<port>-<hostname> (the daemon looks its hostname up)
+        names = live_entries(client)
+        parsed = [ENTRY_NAME.match(name) for name in names]
+        assert all(parsed), names
+        assert sorted(m.group(1) for m in parsed) == sorted(node.endpoint for node in cluster.nodes())
+
+        # 4. the real daemon speaks ARCUS: its ZooKeeper link is up on every node
+        for node in cluster.nodes():
+            zk_stats = asyncio.run(fetch_stats(node.endpoint, group="zookeeper")).raw
+            assert zk_stats["zk_connected"] == "true" and zk_stats["zk_timeout"] == "10000", (node.endpoint, zk_stats)
+
+        # 5. NAVER's client finds the nodes in ZooKeeper, spreads 1,000 keys over all six, and collections work
+        report = exercise(cluster.connect_string, SERVICE, keys=1000, timeout=90)
+        assert report.keys_set == report.keys_got == 1000
+        assert set(report.nodes_used) == {node.endpoint for node in cluster.nodes()}, report.nodes_used
+        assert report.list_items and report.set_items and report.btree_items
         before_tree = registry_tree(client)
+        processes = {host.name: node_processes(f"/home/{host.user}") for host in cluster.hosts}
+        assert all(sorted(found) == list(NODE_PORTS) for found in processes.values()), processes
 
-        # 5. kill one memcached (the cache process itself, by SIGKILL): SOME_DOWN, that node offline
-        victim_host = cluster.hosts[1]
-        supervisors = {host.name: node_processes(f"/home/{host.user}") for host in cluster.hosts}
-        os.kill(stock_memcached_child(supervisors[victim_host.name][11212][0]), signal.SIGKILL)
-        victim = f"{victim_host.address}:11212"
-        wait_until(lambda: len(client.get_children(f"/arcus/cache_list/{SERVICE}")) == 5, 30, "the node to drop out")
-        code, out, _ = cli(capsys, "status", file, "--json", *access)
-        status = json.loads(out)
-        service = next(s for s in status["services"] if s["service_code"] == SERVICE)
-        assert code != 0 and service["status"] == "SOME_DOWN" and service["offline"] == [victim]
-        assert {n["endpoint"]: n["process"] for n in status["nodes"]}[victim] == "stopped"
+        # 6. kill -9 one node: its session expires within the session timeout, and status says SOME_DOWN
+        first = cluster.hosts[1]
+        first_victim = f"{first.address}:11212"
+        killed = time.monotonic()
+        os.kill(processes[first.name][11212][0], signal.SIGKILL)
+        wait_until(lambda: len(live_entries(client)) == 5, cluster.node_session_timeout + 5, "the node to drop out")
+        assert time.monotonic() - killed < cluster.node_session_timeout + 5
+        code, status, service = service_status(capsys, file, access)
+        assert code != 0 and service["status"] == "SOME_DOWN" and service["offline"] == [first_victim]
+        assert {n["endpoint"]: n["process"] for n in status["nodes"]}[first_victim] == "stopped"
 
-        # 6. setup again: the node is back and nothing else changed
-        code, out, err = cli(capsys, "setup", file, "--yes", "--password-file", str(sandbox.password_file), *access)
+        # 7. kill -9 another and repair at once: its old session still holds its entry (ZNODEEXISTS for
+        #    the daemon), so setup waits it out, then starts it; the first victim starts right away
+        second = cluster.hosts[2]
+        os.kill(processes[second.name][11211][0], signal.SIGKILL)
+        code, out, err = cli(capsys, "setup", file, "--yes", *password, *access)
         assert code == 0, out + err
-        assert len(client.get_children(f"/arcus/cache_list/{SERVICE}")) == 6
+        assert re.search(rf"{second.name}.*previous session still registered \({re.escape(second.address)}:11211-", out), out
+        assert "waiting up to 15s for it to expire" in out
+        assert len(live_entries(client)) == 6
         after_tree = registry_tree(client)
         assert after_tree.keys() == before_tree.keys()  # no duplicate or missing znodes
-        changed = {path for path in before_tree if before_tree[path] != after_tree[path]}
-        assert changed == set(), changed  # not even `modified` of the service was touched
+        assert {path for path in before_tree if before_tree[path] != after_tree[path]} == set()
+        victims = {(first.name, 11212), (second.name, 11211)}
         for host in cluster.hosts:
             now = node_processes(f"/home/{host.user}")
             assert sorted(now) == list(NODE_PORTS) and all(len(pids) == 1 for pids in now.values())
             for port in NODE_PORTS:
-                if (host.name, port) != (victim_host.name, 11212):
-                    assert now[port] == supervisors[host.name][port]  # untouched: same process
-        address, port = victim.split(":")
-        assert memcached_roundtrip(address, int(port), "again", "back") == "back"
+                if (host.name, port) not in victims:
+                    assert now[port] == processes[host.name][port]  # untouched: the same process
+        assert exercise(cluster.connect_string, SERVICE, keys=200, timeout=60).keys_got == 200
 
-        # 6b. and a third run has nothing left to do anywhere
+        # 8. a third run has nothing left to do anywhere
         report = asyncio.run(engine_setup(sandbox))
         busy = [(step.value, target, outcome.state.value) for (step, target), outcome in report.outcomes.items()
                 if outcome.state is not HostState.ALREADY_DONE and step not in WAITS]
@@ -181,14 +189,20 @@ def test_setup_from_nothing_status_repair_and_teardown(practice_sandbox, capsys)
         client.stop()
         client.close()
 
-    # 7. stop the nodes and unregister, then stop ZooKeeper
+    # 9. what `sandbox down` does (nodes first, then the ensemble) lets the next setup start at once
+    stop_hosts(load_state(sandbox.state_dir), sshd=False)
+    code, out, err = cli(capsys, "setup", file, "--yes", *password, *access)
+    assert code == 0, out + err
+    assert "previous session still registered" not in out
+
+    # 10. stop the nodes and unregister, then stop ZooKeeper
     code, out, err = cli(capsys, "unregister", file, "--yes", "--stop-nodes", *access)
     assert code == 0, out + err
     code, out, err = cli(capsys, "stop", file, "zookeeper", "--yes", *access)
     assert code == 0, out + err
     assert all(not node_processes(f"/home/{host.user}") for host in cluster.hosts)
 
-    # 8. teardown leaves no listener and no process behind (the practice sshd is the host itself)
+    # 11. teardown leaves no listener and no process behind (the practice sshd is the host itself)
     service_ports = {2181, 2888, 3888, *NODE_PORTS}
     endpoints = {f"{host.address}:{port}" for host in cluster.hosts for port in service_ports}
     wait_until(lambda: not listeners_on(endpoints), 15, "listeners to close")

@@ -1,7 +1,8 @@
 """The practice sandbox as a test target: three practice hosts on 127.0.1.1-3:2222
-(real OpenSSH, one login each), the practice package (Debian ZooKeeper + the
-stand-in memcached), and a private gateway ~/.ssh. Started once per session with
-`sandbox up --fresh` and stopped with `sandbox down`, which stops by pidfiles."""
+(real OpenSSH, one login each), the real ARCUS package (arcus-memcached built from
+source by the `arcus_package` fixture, with Debian's ZooKeeper bundled), and a
+private gateway ~/.ssh. Started once per session with `sandbox up --fresh` and
+stopped with `sandbox down`, which stops by pidfiles."""
 
 from __future__ import annotations
 
@@ -35,20 +36,17 @@ class Sandbox:
 
 
 @pytest.fixture(scope="session")
-def practice_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
-    from arcus_tui.sandbox.package import missing_parts
+def practice_sandbox(tmp_path_factory, arcus_package) -> Iterator[Sandbox]:
     from arcus_tui.sandbox.practice_hosts import SSH_PORT, listening
     from arcus_tui.sandbox.sandbox import exclusive_use, sandbox_down, sandbox_up
 
     if os.geteuid() != 0:
         missing("the practice sandbox needs root (a login per practice host)")
     require_executable("sshd", "/usr/sbin/sshd")
-    lacking = missing_parts()
-    if lacking:
-        missing("the practice package cannot be built: " + "; ".join(lacking))
+    require_executable("java", "/usr/bin/java")  # the bundled ZooKeeper server runs on the host's Java
     state_dir = tmp_path_factory.mktemp("sandbox-state")
     with exclusive_use():  # a benchmark or another test session may hold the practice hosts
-        up = sandbox_up(3, PASSWORD, state_dir, fresh=True)
+        up = sandbox_up(3, PASSWORD, state_dir, fresh=True, package=arcus_package)
         try:
             yield _gateway_for(up, state_dir, tmp_path_factory.mktemp("gateway-ssh"))
         finally:
