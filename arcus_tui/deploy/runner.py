@@ -277,16 +277,29 @@ class Runner:
 
         async def job(work: HostWork) -> HostResult:
             changed = False
-            for action in step.actions[work.name]:
-                done, error = await _perform(work, action, self._cache_list)
+            for batch in _batches(step.actions[work.name]):
+                outcomes = await asyncio.gather(*(_perform(work, action, self._cache_list) for action in batch))
+                changed = changed or any(done for done, _ in outcomes)
+                error = "; ".join(error for _, error in outcomes if error)
                 if error:
                     return HostResult(work.name, step.id.value, HostState.FAILED, stdout=_lines(work.stdout),
                                       stderr=_lines(work.stderr), error=error)
-                changed = changed or done
             state = HostState.OK if changed else HostState.ALREADY_DONE
             return HostResult(work.name, step.id.value, state, exit_status=0)
 
         return await session.each_host(job, hosts=targets, step=step.id.value, sink=self.sink)
+
+
+def _batches(host_actions) -> list[list]:
+    """A host's actions in order; its memcached nodes start together (each waits for its own
+    join, and nodes of one host are independent), everything else one at a time."""
+    batches: list[list] = []
+    for action in host_actions:
+        if isinstance(action, actions.StartNode) and batches and isinstance(batches[-1][0], actions.StartNode):
+            batches[-1].append(action)
+        else:
+            batches.append([action])
+    return batches
 
 
 async def _perform(work: HostWork, action, cache_list: CacheListView) -> tuple[bool, Optional[str]]:

@@ -5,6 +5,8 @@ read-only refuses before anything runs."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from arcus_tui.deploy import actions
@@ -155,3 +157,25 @@ async def test_read_only_refuses_before_anything_runs(lab):
         with pytest.raises(ReadOnlyError):
             await runner.run(plan)
     assert a.stats.commands == [] and not (a.home / "touched").exists()
+
+
+async def test_the_nodes_of_one_host_start_together_and_each_waits_for_its_own_entry(lab, monkeypatch):
+    from arcus_tui.deploy.registry_steps import RegistrySteps
+
+    host = await lab.add("a")
+    ports = (11211, 11212, 11213, 11214)
+    cluster = cluster_of(lab, host)
+    start = Step(StepId.MEMCACHED_START, "start", {"a": tuple(
+        actions.StartNode(f"sleep 0.5; touch joined.{port}", unless="false", port=port,
+                          endpoint=f"127.0.0.1:{port}", service_code="unit", session_timeout=1, join_timeout=5)
+        for port in ports)})
+
+    async def registry(self, service_code):  # a node is "in cache_list" once its start has finished
+        return {f"127.0.0.1:{p}": f"127.0.0.1:{p}-a" for p in ports if (host.home / f"joined.{p}").exists()}
+
+    monkeypatch.setattr(RegistrySteps, "live_entries", registry)
+    started = time.monotonic()
+    async with Runner(cluster, options(lab)) as runner:
+        report = await runner.run(Plan(cluster, (start,)))
+    assert report.get(StepId.MEMCACHED_START, "a").state is HostState.OK
+    assert time.monotonic() - started < 1.8  # one after another would take at least 2 s
