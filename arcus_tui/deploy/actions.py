@@ -75,6 +75,10 @@ class RunCommand:
         return [f"$ {self.command}"]
 
 
+EXPIRY_GRACE_SECONDS = 5.0
+"""ZooKeeper expires sessions on its own tick: an entry may outlive its session timeout a little."""
+
+
 @dataclass(frozen=True)
 class StartNode(RunCommand):
     """Start one memcached node and see it join the registry under its own entry.
@@ -89,11 +93,16 @@ class StartNode(RunCommand):
     join_timeout: float = 30.0
     log: str = ""  # the node's stdout/stderr on its host
 
+    @property
+    def expiry_wait(self) -> float:
+        """How long an entry of a previous session is waited for to go."""
+        return self.session_timeout + EXPIRY_GRACE_SECONDS
+
     def describe(self) -> list[str]:
         entry = f"{paths.service_cache_list(self.service_code)}/{self.endpoint}-<hostname>"
         return super().describe() + [
             f"    first, while {entry} of a previous session remains, wait for it to expire "
-            f"(at most {self.session_timeout:g}s)",
+            f"(at most {self.expiry_wait:g}s)",
             f"    then wait until {entry} exists (at most {self.join_timeout:g}s)",
         ]
 

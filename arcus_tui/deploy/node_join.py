@@ -23,7 +23,6 @@ from arcus_tui.zk import paths
 from . import actions
 
 POLL_SECONDS = 0.2
-EXPIRY_GRACE_SECONDS = 5.0  # ZooKeeper expires sessions on its tick; allow a few beyond the timeout
 
 LiveReader = Callable[[str], Awaitable[dict[str, str]]]
 """service code -> {ip:port: entry name} of the nodes under cache_list/<svc> right now."""
@@ -79,7 +78,7 @@ async def start_node(work: HostWork, action: actions.StartNode, view: CacheListV
 
 async def _outwait_previous_session(work: HostWork, action: actions.StartNode, view: CacheListView,
                                     entry: str) -> Optional[str]:
-    limit = action.session_timeout + EXPIRY_GRACE_SECONDS
+    limit = action.expiry_wait
     work.line(f"previous session still registered ({entry}), waiting up to {limit:g}s for it to expire")
     started = time.monotonic()
     try:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from arcus_tui.deploy import actions, node_join
+from arcus_tui.deploy import actions
 from arcus_tui.deploy.node_join import CacheListView, start_node
 from arcus_tui.deploy.plan import StepId, setup_plan
 from arcus_tui.deploy.registry_steps import RegistrySteps
@@ -67,7 +67,7 @@ def start_action(**overrides) -> actions.StartNode:
 
 @pytest.fixture(autouse=True)
 def short_grace(monkeypatch):
-    monkeypatch.setattr(node_join, "EXPIRY_GRACE_SECONDS", 0.2)
+    monkeypatch.setattr(actions, "EXPIRY_GRACE_SECONDS", 0.2)
 
 
 async def test_a_running_node_is_left_alone():
