@@ -9,10 +9,11 @@ needs it given separately, and exporting returns it as the `-z` string.
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+import re
+from typing import Any, Callable, Optional
 
 from .cluster import NODE_SETTING_KEYS, Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
-from .names import split_endpoint
+from .names import address_problem, plain_name_problem, split_endpoint
 from .schema import NODE_KEYS
 
 
@@ -35,15 +36,18 @@ def dump_arcus(cluster: Cluster) -> str:
     return json.dumps(export_arcus(cluster), indent=2) + "\n"
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}")
+"""ASCII digits only: str.isdigit() and int() also take "²" or "١٢"; 18 digits is more
+than any setting's bound and keeps int() far from Python's limit on digit strings."""
+
+
 def _number(value: Any, where: str) -> int:
     """ARCUS writes numbers as strings; accept either, insist on a whole number."""
-    if isinstance(value, bool):
-        raise ArcusJsonError(f"{where}: expected a number, got {value!r}")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ArcusJsonError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip(" \t")):
+        return int(value.strip(" \t"))
+    raise ArcusJsonError(f"{where}: expected a number (ASCII digits), got {value!r}")
 
 
 def _settings(config: Any, where: str, allowed: tuple[str, ...]) -> dict[str, int]:
@@ -59,10 +63,13 @@ def _settings(config: Any, where: str, allowed: tuple[str, ...]) -> dict[str, in
     return values
 
 
-def _text(entry: dict, key: str, where: str) -> str:
+def _text(entry: dict, key: str, where: str, check: Callable[[str], Optional[str]]) -> str:
+    """A string the cluster file will hold, held to the same alphabet here so the error names the entry."""
     value = entry.get(key)
     if not isinstance(value, str) or not value:
         raise ArcusJsonError(f"{where}: \"{key}\" must be a non-empty string")
+    if problem := check(value):
+        raise ArcusJsonError(f"{where} {key}: {problem}")
     return value
 
 
@@ -75,7 +82,7 @@ def _hosts(servers: Any) -> list[Host]:
         where = f"servers[{number - 1}]"
         if not isinstance(entry, dict):
             raise ArcusJsonError(f"{where}: must be an object")
-        key = (_text(entry, "hostname", where), _text(entry, "ip", where))
+        key = (_text(entry, "hostname", where, plain_name_problem), _text(entry, "ip", where, address_problem))
         config = _settings(entry.get("config", {}), where, ("port",) + NODE_SETTING_KEYS)
         if "port" not in config:
             raise ArcusJsonError(f"{where}: config has no \"port\"")
@@ -103,12 +110,14 @@ def import_arcus(text: str, ensemble: list[str], *, user: str, external: bool = 
         raise ArcusJsonError(f"line {error.lineno}, column {error.colno}: not valid JSON: {error.msg}") from None
     except RecursionError:
         raise ArcusJsonError("not valid ARCUS JSON: arrays or objects nested too deeply") from None
+    except ValueError as error:  # e.g. a number of thousands of digits (Python's int() limit)
+        raise ArcusJsonError(f"not valid ARCUS JSON: {error}") from None
     if not isinstance(document, dict):
         raise ArcusJsonError("the document must be a JSON object with serviceCode, servers and config")
     unknown = sorted(set(document) - {"serviceCode", "servers", "config"})
     if unknown:
         raise ArcusJsonError(f"unknown top-level key(s): {', '.join(map(repr, unknown))}")
-    service_code = _text(document, "serviceCode", "top level")
+    service_code = _text(document, "serviceCode", "top level", plain_name_problem)
     defaults = NodeSettings(**_settings(document.get("config", {}), "top-level config", NODE_SETTING_KEYS))
     for server in ensemble:
         try:

@@ -23,6 +23,42 @@ NODE_SETTING_KEYS = ("threads", "memlimit", "connections")
 
 
 @dataclass(frozen=True)
+class SettingBounds:
+    """Refused outside low..high (`why`); warned about above `usual` (`unusual`)."""
+
+    low: int
+    high: int
+    usual: int
+    why: str
+    unusual: str
+
+
+_INT_MAX = 2**31 - 1
+_MAXCONNS_CEILING = 1_000_000 - 13
+"""arcus-memcached's `config maxconns` refuses a value once it plus its 13 reserved
+descriptors (10 admin connections, ZooKeeper, the TCP listeners) exceeds 1,000,000."""
+
+NODE_SETTING_BOUNDS = {
+    # From arcus-memcached 1.15.0 memcached.c, where each option is read with atoi().
+    "threads": SettingBounds(
+        1, 1024, 64,
+        "memcached needs at least 1 worker thread, and more than 1024 (16 times the 64 above "
+        "which memcached itself warns) is taken for a typo",
+        "memcached itself warns above 64 worker threads; use the number of cores or fewer"),
+    "memlimit": SettingBounds(
+        1, _INT_MAX, 1024 * 1024,
+        f"memcached needs at least 1 MB and reads -m into an int: above {_INT_MAX} it wraps around",
+        "more than 1 TiB for one node; memlimit is in MB, not bytes"),
+    "connections": SettingBounds(
+        3, _MAXCONNS_CEILING, 65536,
+        "memcached exits unless -c exceeds the 2 descriptors its listeners take, and its own "
+        f"`config maxconns` refuses more than {_MAXCONNS_CEILING}",
+        "memcached raises its open-files limit to connections + 20 at start and exits if it cannot: "
+        "check `ulimit -Hn` on the hosts"),
+}
+
+
+@dataclass(frozen=True)
 class NodeSettings:
     """ARCUS memcached "config": the cluster default or one node's merged values."""
 

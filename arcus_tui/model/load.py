@@ -17,6 +17,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from .cluster import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
 from .locations import KeyLocations
+from .names import shown
 from .problems import ClusterFileError, Problem, Severity
 from .schema import HOST_KEYS, NODE_KEYS, SECTIONS, KeySpec
 from .validate import validate_cluster
@@ -87,6 +88,8 @@ class _Reader:
             elif spec.check and (message := spec.check(value)):
                 self.problem(path + (key,), f"{label} {key}: {message}")
             else:
+                if spec.warn and (message := spec.warn(value)):
+                    self.problem(path + (key,), f"{label} {key}: {message}", Severity.WARNING)
                 values[key] = value
         for key, spec in specs.items():
             if spec.required and key not in raw:
@@ -96,7 +99,7 @@ class _Reader:
     def document(self, raw: dict) -> Optional[Cluster]:
         for section in raw:
             if section not in SECTIONS:
-                self.problem((section,), f"unknown section [{section}]{_suggestion(section, SECTIONS)}")
+                self.problem((section,), f"unknown section [{shown(section)}]{_suggestion(section, SECTIONS)}")
         cluster = self.table(raw.get("cluster", {}), SECTIONS["cluster"], ("cluster",), "[cluster]")
         zookeeper = self.table(raw.get("zookeeper", {}), SECTIONS["zookeeper"], ("zookeeper",), "[zookeeper]")
         defaults = self.table(raw.get("memcached", {}), SECTIONS["memcached"], ("memcached",), "[memcached]")
@@ -124,9 +127,9 @@ class _Reader:
         if isinstance(raw, dict) and isinstance(raw.get("name"), str):
             label = f"host {raw['name']!r}"
         values = self.table(raw, HOST_KEYS, path, label)
+        nodes = self.nodes(values.pop("memcached", []), path + ("memcached",), label)  # its problems too
         if "name" not in values or "address" not in values:
             return None
-        nodes = self.nodes(values.pop("memcached", []), path + ("memcached",), label)
         settings = common | {"user": user} | values
         return Host(memcached=tuple(nodes), **settings)
 
@@ -157,6 +160,11 @@ def current_user() -> str:
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
+def _line_of_longest_number(text: str) -> int:
+    longest = max(re.finditer(r"[0-9_]+", text), key=lambda match: len(match.group()), default=None)
+    return text.count("\n", 0, longest.start()) + 1 if longest else 1
+
+
 def parse_cluster(text: str, source: str = "<cluster>") -> CheckResult:
     """Every problem of a cluster file's text, and the cluster when it has no errors."""
     try:
@@ -171,6 +179,8 @@ def parse_cluster(text: str, source: str = "<cluster>") -> CheckResult:
         return CheckResult(source, None, [Problem(line, f"TOML syntax: {message}")])
     except RecursionError:
         return CheckResult(source, None, [Problem(1, "TOML syntax: arrays or tables nested too deeply")])
+    except ValueError:  # not a syntax error: a whole number too long for Python's int()
+        return CheckResult(source, None, [Problem(_line_of_longest_number(text), "a number with thousands of digits")])
     reader = _Reader(text)
     cluster = reader.document(raw)
     problems = reader.problems

@@ -20,6 +20,7 @@ class KeySpec:
     doc: str
     check: Optional[Check] = None
     required: bool = False
+    warn: Optional[Check] = None  # a possible but unusual value: a warning, not an error
 
     @property
     def type_name(self) -> str:
@@ -48,8 +49,10 @@ CLUSTER_KEYS = {
     "user": KeySpec(str, "SSH login on every host (default: the current user)", names.plain_name_problem),
     "ssh_port": KeySpec(int, "SSH port on every host", _PORT),
     "install_dir": KeySpec(str, "where the ARCUS package lives on each host", names.remote_path_problem),
-    "identity_file": KeySpec(str, "private key the gateway logs in with (default: ssh's own choice)"),
-    "package": KeySpec(str, "ARCUS build directory or .tar.gz on the gateway, uploaded to install_dir"),
+    "identity_file": KeySpec(str, "private key the gateway logs in with (default: ssh's own choice)",
+                             names.free_text_problem),
+    "package": KeySpec(str, "ARCUS build directory or .tar.gz on the gateway, uploaded to install_dir",
+                       names.free_text_problem),
     "bind_address": KeySpec(bool, "bind ZooKeeper and memcached to each host's address (needed on loopback aliases)"),
 }
 
@@ -68,10 +71,15 @@ ZOOKEEPER_KEYS = {
                                names.node_session_timeout_problem),
 }
 
+
+def _setting(key: str, doc: str) -> KeySpec:
+    return KeySpec(int, doc, names.setting_problem(key), warn=names.setting_warning(key))
+
+
 NODE_SETTING_KEYS = {
-    "threads": KeySpec(int, "worker threads (-t)", _POSITIVE),
-    "memlimit": KeySpec(int, "memory limit in MB (-m)", _POSITIVE),
-    "connections": KeySpec(int, "maximum connections (-c)", _POSITIVE),
+    "threads": _setting("threads", "worker threads (-t)"),
+    "memlimit": _setting("memlimit", "memory limit in MB (-m)"),
+    "connections": _setting("connections", "maximum connections (-c)"),
 }
 
 MEMCACHED_KEYS = NODE_SETTING_KEYS

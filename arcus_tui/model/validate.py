@@ -1,4 +1,7 @@
-"""Rules that need the whole cluster: collisions, ensemble shape, roles."""
+"""Rules that need the whole cluster: collisions, ensemble shape, roles.
+
+Each rule walks the hosts once with their index (never `hosts.index(host)`, which
+made 10,000 hosts take minutes and names the first of two equal hosts)."""
 
 from __future__ import annotations
 
@@ -37,16 +40,16 @@ def _hosts(cluster: Cluster) -> Iterator[tuple]:
         first_by_address.setdefault(host.address, index)
 
 
-def _endpoints(cluster: Cluster, host: Host) -> Iterator[tuple[int, str, tuple]]:
-    """(port, what listens there, where it is written) for everything on one host."""
-    yield host.ssh_port, "SSH", ("host", cluster.hosts.index(host), "ssh_port")
+def _endpoints(cluster: Cluster, index: int, host: Host) -> Iterator[tuple[int, str, tuple]]:
+    """(port, what listens there, where it is written) for everything on host #index."""
+    yield host.ssh_port, "SSH", ("host", index, "ssh_port")
     if host.zookeeper:
         zookeeper = cluster.zookeeper
         yield zookeeper.client_port, "ZooKeeper client port", ("zookeeper", "client_port")
         yield zookeeper.quorum_port, "ZooKeeper quorum port", ("zookeeper", "quorum_port")
         yield zookeeper.election_port, "ZooKeeper election port", ("zookeeper", "election_port")
     for node in host.memcached:
-        yield node.port, f"memcached {node.port}", ("host", cluster.hosts.index(host), "memcached")
+        yield node.port, f"memcached {node.port}", ("host", index, "memcached")
 
 
 def _ports_per_host(cluster: Cluster) -> Iterator[tuple]:
@@ -58,7 +61,7 @@ def _ports_per_host(cluster: Cluster) -> Iterator[tuple]:
         for port in duplicates:
             yield ("host", index, "memcached"), f"host {host.name!r} lists memcached port {port} twice", _ERROR
         taken: dict[int, str] = {}
-        for port, what, path in _endpoints(cluster, host):
+        for port, what, path in _endpoints(cluster, index, host):
             if port in taken and port not in duplicates:
                 yield path, f"{host.address}:{port} is used twice on host {host.name!r}: {taken[port]} and {what}", _ERROR
             taken.setdefault(port, what)
@@ -67,10 +70,10 @@ def _ports_per_host(cluster: Cluster) -> Iterator[tuple]:
 
 
 def _ensemble(cluster: Cluster) -> Iterator[tuple]:
-    members = cluster.zookeeper_hosts
+    member_indexes = [index for index, host in enumerate(cluster.hosts) if host.zookeeper]
+    members = [cluster.hosts[index] for index in member_indexes]
     if cluster.zookeeper.external:
-        for host in members:
-            index = cluster.hosts.index(host)
+        for index, host in zip(member_indexes, members):
             yield ("host", index, "zookeeper"), (
                 f"host {host.name!r} has zookeeper = true but [zookeeper] servers names an existing ensemble: use one or the other"
             ), _ERROR
@@ -86,8 +89,7 @@ def _ensemble(cluster: Cluster) -> Iterator[tuple]:
             return
         size = len(members)
     # where the ensemble is written: the servers list, or the last member's `zookeeper = true`
-    where = ("zookeeper", "servers") if cluster.zookeeper.external else (
-        "host", cluster.hosts.index(members[-1]), "zookeeper")
+    where = ("zookeeper", "servers") if cluster.zookeeper.external else ("host", member_indexes[-1], "zookeeper")
     if size == 1:
         yield where, (
             "a single ZooKeeper member has no fault tolerance: use 3 or 5 members for production"

@@ -49,6 +49,7 @@ def run_import(args) -> int:
         print(f"{args.json_file}: the imported cluster is not valid:", file=sys.stderr)
         report_problems(result)
         return EXIT_USAGE
+    report_problems(result)  # warnings only by now (an unusual threads, memlimit or connections, say)
     if note := ensemble_order_note(cluster, ensemble):
         print(f"note: {note}", file=sys.stderr)
     if not args.output:

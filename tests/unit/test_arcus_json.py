@@ -344,7 +344,7 @@ def test_writer_round_trips_every_kind_of_setting():
                  memcached=(MemcachedNode(11211), MemcachedNode(11212, threads=1, memlimit=64, connections=10))),
             Host(name="z2", address="127.0.1.2", zookeeper=True, user="root", ssh_port=22, install_dir="/opt/arcus",
                  identity_file="/keys/root"),
-            Host(name="z3", address="fe80::1", zookeeper=True, user="arcus", ssh_port=2222,
+            Host(name="z3", address="z3.example", zookeeper=True, user="arcus", ssh_port=2222,
                  install_dir="~/my arcus/$HOME \"q\" 'q' \\ é", identity_file="~/.ssh/id with space",
                  memcached=(MemcachedNode(11213, memlimit=100),)),
         ),
