@@ -26,6 +26,7 @@ from arcus_tui.ssh.connect import Credentials, Password
 from arcus_tui.ssh.hostkeys import HostKeyAsker
 from arcus_tui.ssh.keys import GatewayKey, copy_id, ensure_gateway_key, verify_key_login
 from arcus_tui.ssh.paths import SshPaths
+from arcus_tui.ssh.remote_write import atomic_write_command
 from arcus_tui.ssh.results import HostResult, RunResult
 from arcus_tui.ssh.session import HostWork, Limits, SshSession
 from arcus_tui.ssh.target import targets_for
@@ -331,10 +332,7 @@ async def _write_file(work: HostWork, action: actions.WriteFile) -> tuple[bool, 
     if status == 0 and out.split()[:1] == [wanted]:
         work.line(f"already in place: {action.path}")
         return False, None
-    directory = shell_path(str(Path(action.path).parent)) if action.path != "~" else '"$HOME"'
-    temporary = shell_path(action.path + ".arcus-tui.tmp")
-    command = (f"mkdir -p {directory} && cat > {temporary} && chmod {action.mode:o} {temporary} "
-               f"&& mv -f {temporary} {path}")
+    command = atomic_write_command(action.path, action.mode)
     status, _ = await work.exec(command, input=action.content, echo=False)
     if status != 0:
         return True, f"could not write {action.path} (exit status {status})"

@@ -5,6 +5,7 @@
 - host keys checked against known_hosts (`KnownHosts`, `HostKeyQuestion`, `HostKeyChanged`).
 - key bootstrap: `ensure_gateway_key`, `copy_id`, `verify_key_login`.
 - `upload`: files, directories or tarballs to every host over SFTP, skipping unchanged content.
+- `atomic_write_command`: the shell command writing a small file on a host atomically and durably.
 """
 
 from .connect import Credentials, Password
@@ -20,8 +21,10 @@ from .errors import (
 from .hostkeys import HostKeyAsker, HostKeyChanged, HostKeyQuestion, KnownHosts, UnknownHostKey, fingerprint
 from .keys import GatewayKey, GatewayKeyError, copy_id, ensure_gateway_key, verify_key_login
 from .paths import DEFAULT_SSH_DIR, SshPaths
+from .remote_write import atomic_write_command
 from .results import HostResult, RunResult
 from .session import (
+    DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_CONCURRENCY,
     DEFAULT_STARTUPS_PER_SSHD,
     MAX_CHANNELS_PER_CONNECTION,
@@ -40,6 +43,7 @@ __all__ = [
     "ConnectFailed",
     "ConnectionDropped",
     "Credentials",
+    "DEFAULT_COMMAND_TIMEOUT",
     "DEFAULT_CONNECT_CONCURRENCY",
     "DEFAULT_SSH_DIR",
     "DEFAULT_STARTUPS_PER_SSHD",
@@ -62,6 +66,7 @@ __all__ = [
     "SshPaths",
     "SshSession",
     "UnknownHostKey",
+    "atomic_write_command",
     "copy_id",
     "ensure_gateway_key",
     "fingerprint",

@@ -5,6 +5,8 @@
 - A host whose key differs from the known one is refused with `HostKeyChanged`,
   naming the host and both fingerprints. There is deliberately no option to accept it:
   the operator removes the stale line (`ssh-keygen -R`) after checking the host.
+- A malformed line is skipped, as OpenSSH does, and named (`FILE:LINE`) in `problems`;
+  the other lines still apply. One bad line must not stop every SSH verb.
 """
 
 from __future__ import annotations
@@ -101,11 +103,32 @@ class HostKeyChanged(SshHostError):
         self.presented_fingerprint = presented_fingerprint
 
 
-class KnownHosts:
-    """An OpenSSH known_hosts file, read once and appended to on `accept`."""
+def parse_known_hosts(text: str, path: Path) -> tuple[asyncssh.SSHKnownHosts, list[str]]:
+    """The entries of a known_hosts text, and one `FILE:LINE: ...` sentence per line skipped.
 
-    def __init__(self, path: Path):
+    Line by line, because asyncssh rejects the whole file for one line it cannot parse."""
+    db = asyncssh.SSHKnownHosts()
+    problems = []
+    for number, line in enumerate(text.split("\n"), 1):
+        try:
+            db.load(line)  # a line that fails adds nothing: asyncssh parses before it adds
+        except Exception as exc:  # ValueError today; whatever a future asyncssh raises, still one line
+            reason = str(exc).split(":")[0].strip() or type(exc).__name__
+            problems.append(f"{path}:{number}: malformed line skipped ({reason[:1].lower()}{reason[1:]}); "
+                            f"the other lines still apply")
+    return db, problems
+
+
+class KnownHosts:
+    """An OpenSSH known_hosts file, read once and appended to on `accept`.
+
+    `problems` names each malformed line skipped; `warn` (if given) hears each of them once.
+    """
+
+    def __init__(self, path: Path, *, warn: Optional[Callable[[str], None]] = None):
         self.path = Path(path)
+        self._warn = warn
+        self.problems: list[str] = []
         self._db = asyncssh.SSHKnownHosts()
         self.reload()
 
@@ -114,7 +137,12 @@ class KnownHosts:
             text = self.path.read_text(errors="replace")
         except FileNotFoundError:
             text = ""
-        self._db = asyncssh.import_known_hosts(text)
+        self._db, problems = parse_known_hosts(text, self.path)
+        if self._warn is not None:
+            for problem in problems:
+                if problem not in self.problems:
+                    self._warn(problem)
+        self.problems = problems
 
     def match(self, host: str, addr: str, port: Optional[int]):
         """asyncssh's `known_hosts` callable: the trusted, CA and revoked keys for a host."""

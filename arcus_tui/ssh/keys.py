@@ -138,9 +138,11 @@ def ensure_gateway_key(key_dir: Union[str, Path] = DEFAULT_SSH_DIR, *, key_type:
 # Installs the public key given on stdin, the way ssh-copy-id does but atomically:
 # ~/.ssh (0700) and authorized_keys (0600) are created when missing; every existing line
 # is kept (a missing final newline is added before our line); the key is appended only if
-# its "type base64" is not there yet; the new file is written beside the old one and renamed
-# over it, so an interrupted run leaves the old file or the new one, never a truncated one.
-# Runs under flock(1) on ~/.ssh where available (homes shared by several hosts, e.g. NFS).
+# its "type base64" is not there yet; the new file is written beside the old one under a name
+# mktemp makes (random, created exclusively: nothing planted under a guessable name is followed),
+# synced to disk and renamed over it, so an interrupted run or a crash leaves the old file or the
+# new one, never a truncated one. Runs under flock(1) on ~/.ssh where available (homes shared by
+# several hosts, e.g. NFS).
 INSTALL_KEY_SCRIPT = r"""
 umask 077
 key=$(head -n 1) || exit 1
@@ -152,7 +154,7 @@ if [ ! -d "$d" ]; then mkdir -m 700 -- "$d" || exit 1; echo "created ~/.ssh (070
 if command -v flock >/dev/null 2>&1; then exec 9<"$d" && flock -w 30 9; fi
 if [ -f "$f" ] && grep -qF -- "$kt $blob" "$f"; then echo "key-present"; exit 0; fi
 if [ -L "$f" ]; then f=$(readlink -f -- "$f") || exit 1; fi
-t="$(dirname -- "$f")/.authorized_keys.arcus-tui.$$"
+t=$(mktemp "$(dirname -- "$f")/.authorized_keys.XXXXXXXXXX") || exit 1
 trap 'rm -f -- "$t"' EXIT
 trap 'exit 1' HUP INT TERM
 {
@@ -162,8 +164,11 @@ trap 'exit 1' HUP INT TERM
   fi
   printf '%s\n' "$key"
 } > "$t" || exit 1
-chmod 600 -- "$t" && mv -f -- "$t" "$f" || exit 1
+chmod 600 -- "$t" || exit 1
+sync -- "$t" 2>/dev/null || sync
+mv -f -- "$t" "$f" || exit 1
 trap - EXIT
+sync -- "$(dirname -- "$f")" 2>/dev/null || :
 command -v restorecon >/dev/null 2>&1 && restorecon -F -- "$d" "$f" >/dev/null 2>&1
 echo "key-added"
 """

@@ -16,8 +16,11 @@ Limits, all per session (`Limits`):
   host that hangs never holds the others back;
 - at most `channels_per_connection` (8) channels at once on one connection,
   below OpenSSH's default `MaxSessions 10`;
-- `connect_timeout` per connection, `command_timeout` per command; a command
-  that times out or is cancelled has its channel signalled and closed.
+- `connect_timeout` per connection, `command_timeout` per command (120 s unless the
+  step has its own budget in `step_timeouts`): a hung host holds a step that long at
+  most, never the other hosts. A command that times out or is cancelled has its
+  channel signalled and closed; cancelling a run returns at once, and `close()` takes
+  well under a second even when a host no longer answers at all.
 
 Every line of stdout/stderr reaches the `EventSink` as a `ProgressEvent` as soon
 as it arrives; each host also reports RUNNING and its final state with exit
@@ -37,7 +40,7 @@ from typing import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Option
 
 import asyncssh
 
-from arcus_tui.events import EventSink, HostState, ProgressEvent, Stream, ignore_events
+from arcus_tui.events import GATEWAY, EventSink, HostState, ProgressEvent, Stream, ignore_events
 
 from .connect import Connector, Credentials
 from .errors import CommandTimeout, ConnectionDropped, LoginDropped, SshHostError, scrub
@@ -67,6 +70,21 @@ done), 8 now and then on a loaded machine, 6 none."""
 LOGIN_DROP_RETRIES = 2
 """A login that sshd drops before it completes (MaxStartups) is tried again this many times."""
 
+DEFAULT_COMMAND_TIMEOUT = 120.0
+"""How long one command may run unless its step says otherwise (`Limits.step_timeouts`). The
+longest deploy command is a stop that waits at most 30 s for the process to go; anything far
+beyond that is a hung host, and every later step waits for it. Uploads have their own limits."""
+
+CLOSE_GRACE = 0.3
+"""`close()` waits this long for the connections to end; one that has not is cut off (a host that
+no longer answers must not hold the caller: cancelling a run returns within a second)."""
+
+KNOWN_HOSTS_STEP = "known-hosts"
+"""The step name under which malformed known_hosts lines are reported (target `gateway`)."""
+
+_known_hosts_reported: set[tuple[int, str]] = set()
+"""(listener, problem) pairs already told: once per run's listener, not once per session."""
+
 Command = Union[str, Mapping[str, Optional[str]], Callable[[HostTarget], Optional[str]]]
 """The same command for every host, or one per host (by name, or computed); None skips a host."""
 
@@ -82,9 +100,15 @@ class Limits:
     startups_per_sshd: int = DEFAULT_STARTUPS_PER_SSHD
     channels_per_connection: int = MAX_CHANNELS_PER_CONNECTION
     connect_timeout: float = 15.0
-    command_timeout: Optional[float] = 600.0
+    command_timeout: Optional[float] = DEFAULT_COMMAND_TIMEOUT
     slow_handshake_grace: float = 2.0
     keepalive_interval: float = 30.0
+    step_timeouts: Mapping[str, Optional[float]] = field(default_factory=dict)
+    """A step's own command timeout (step name -> seconds, None for none), over `command_timeout`."""
+
+    def timeout_for(self, step: str) -> Optional[float]:
+        """The timeout of one command of `step`, unless the call gives its own."""
+        return self.step_timeouts.get(step, self.command_timeout)
 
 
 @dataclass
@@ -189,6 +213,7 @@ class SshSession:
         self.known_hosts = known_hosts or KnownHosts(self.paths.known_hosts)
         self.on_unknown_host_key = on_unknown_host_key
         self.sink = sink
+        self._report_known_hosts_problems()
         self.targets: dict[str, HostTarget] = {}
         for target in targets:
             if target.name in self.targets:
@@ -313,7 +338,14 @@ class SshSession:
         for conn in conns:
             conn.close()
         if conns:
-            await asyncio.wait([asyncio.ensure_future(conn.wait_closed()) for conn in conns], timeout=5)
+            waits = [asyncio.ensure_future(conn.wait_closed()) for conn in conns]
+            _, late = await asyncio.wait(waits, timeout=CLOSE_GRACE)
+            if late:  # a host that does not even acknowledge: cut it off, do not hold the caller
+                for conn in conns:
+                    conn.abort()
+                await asyncio.wait(late, timeout=CLOSE_GRACE)
+                for wait in late:
+                    wait.cancel()
         await self._connector.close()
         for host in self._hosts.values():
             host.conn = None
@@ -437,7 +469,7 @@ class SshSession:
                     input: Optional[str], echo: bool, out: list[str],
                     err: list[str]) -> tuple[Optional[int], Optional[str]]:
         if timeout is _UNSET:
-            timeout = self.limits.command_timeout
+            timeout = self.limits.timeout_for(work.step)
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
         name, step, sink = work.name, work.step, work.sink
@@ -468,8 +500,8 @@ class SshSession:
                 lost = await asyncio.wait_for(done, timeout)
             except asyncio.TimeoutError:
                 self._abandon(conn, chan)
-                raise CommandTimeout(name, f"timed out after {timeout:g} s; the command was signalled "
-                                           f"and its channel closed") from None
+                raise CommandTimeout(name, f"timed out after {timeout:g} s in step {step}: "
+                                           f"`{_short(command)}` was signalled and its channel closed") from None
             except asyncio.CancelledError:
                 self._abandon(conn, chan)
                 raise
@@ -502,6 +534,17 @@ class SshSession:
 
     # -- helpers ---------------------------------------------------------------------------------
 
+    def _report_known_hosts_problems(self) -> None:
+        """Each malformed known_hosts line, once to this listener (the sessions of one run share it)."""
+        listener = id(getattr(self.sink, "__self__", self.sink))
+        for problem in self.known_hosts.problems:
+            if (listener, problem) in _known_hosts_reported:
+                continue
+            _known_hosts_reported.add((listener, problem))
+            if self.sink is ignore_events:  # nobody listens to events: the log is the only trace
+                log.warning("%s", problem)
+            self._emit(self.sink, ProgressEvent(GATEWAY, KNOWN_HOSTS_STEP, Stream.STDERR, problem))
+
     def _scrub(self, text: str) -> str:
         return scrub(text, self.credentials.password.reveal() if self.credentials.password else None)
 
@@ -528,3 +571,9 @@ def _command_for(command: Command, target: HostTarget) -> Optional[str]:
 
 def _joined(lines: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
+
+
+def _short(command: str, limit: int = 60) -> str:
+    """The start of a command, on one line, for a message."""
+    text = " ".join(command.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -143,3 +143,52 @@ def test_targets_do_not_touch_the_real_ssh_dir(tmp_path):
     assert paths.known_hosts == tmp_path / "known_hosts" and paths.config == tmp_path / "config"
     assert paths.key_dir == tmp_path and paths.default_identities() == ()
     assert HostTarget("x", "h").port is None
+
+
+# -- a malformed known_hosts line (issue 8, item 5) ------------------------------------------------
+
+MALFORMED = [
+    "garbage",  # one word: no key at all
+    "@bogus-marker host ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+    "|1|abc|def ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",  # bad hash
+]
+
+
+async def test_malformed_known_hosts_lines_are_skipped_with_one_warning_each(lab):
+    a, b = await lab.add("a", trusted=False), await lab.add("b", trusted=False)
+    impostor = asyncssh.generate_private_key("ssh-ed25519")
+    impostor_public = " ".join(impostor.export_public_key("openssh").decode().split()[:2])
+    lab.paths.known_hosts.write_text("\n".join([MALFORMED[0], "# comment", MALFORMED[1]]) + "\n")
+    lab.trust(a)  # line 4: a's real key
+    with open(lab.paths.known_hosts, "a") as handle:
+        handle.write(MALFORMED[2] + "\n")  # line 5
+        handle.write(f"[127.0.0.1]:{b.port} {impostor_public}\n")  # line 6: b's key "changed"
+    events = []
+    async with SshSession(lab.targets(a, b), paths=lab.paths, sink=events.append) as ssh:
+        result = await ssh.run("echo in")
+    assert result["a"].ok and result["a"].stdout == "in\n"  # verified with the valid line
+    assert "CHANGED" in result["b"].error  # and the valid lines still refuse a changed key
+    warnings = [e.text for e in events if e.host == "gateway" and e.is_line]
+    path = lab.paths.known_hosts
+    assert [w.split(": ")[0] for w in warnings] == [f"{path}:1", f"{path}:3", f"{path}:5"]
+    assert all("\n" not in w and "skipped" in w for w in warnings)
+    # a second session of the same run (same listener) on the same file does not say it again
+    async with SshSession(lab.targets(a), paths=lab.paths, sink=events.append) as ssh:
+        assert (await ssh.run("true")).ok
+    assert len([e for e in events if e.host == "gateway"]) == 3
+
+
+def test_known_hosts_with_malformed_lines_still_judges_and_accepts(tmp_path):
+    path = tmp_path / "known_hosts"
+    valid = "other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    path.write_text("\n".join(MALFORMED + [valid]) + "\n")
+    heard = []
+    known = KnownHosts(path, warn=heard.append)
+    assert [p.split(": ")[0] for p in known.problems] == [f"{path}:1", f"{path}:2", f"{path}:3"]
+    assert heard == known.problems
+    assert known.trusted("other.example", 22)[0]
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    question = known.judge("web1", "web1.example", "10.0.0.1", 2022, key).question
+    known.accept(question)  # reloads the file: the malformed lines are still skipped
+    assert known.trusted_keys("web1.example", "10.0.0.1", 2022)
+    assert path.read_text().splitlines()[:4] == MALFORMED + [valid]

@@ -224,3 +224,29 @@ async def test_password_never_appears_in_events_logs_results_or_files(lab, tmp_p
         import pickle
 
         pickle.dumps(password)
+
+
+# -- authorized_keys: mktemp beside it, synced before the rename (issue 8, item 7) -----------------
+
+
+async def test_authorized_keys_temp_is_unguessable_and_synced_before_the_rename(lab, tmp_path):
+    from tests.unit.test_ssh_remote_write import logging_shims
+
+    log = tmp_path / "calls.log"
+    shims = logging_shims(tmp_path / "shims", log)
+    a = await lab.add("a", authorized=False, extra_path=shims)
+    (a.home / ".ssh").mkdir(mode=0o700)
+    keys = a.home / ".ssh" / "authorized_keys"
+    keys.write_text(f"{OTHER_KEY}\n")
+    result = await copy(lab, a)
+    assert result["a"].state == HostState.OK, result["a"].error
+    assert keys.read_text() == f"{OTHER_KEY}\n{lab.key.public_line}\n"
+    calls = log.read_text().splitlines()
+    made = next(c for c in calls if c.startswith("mktemp "))
+    assert made.split()[-1] == f"{a.home}/.ssh/.authorized_keys.XXXXXXXXXX"
+    moved = next(c for c in calls if c.startswith("mv "))
+    temporary = moved.split()[-2]
+    assert os.path.dirname(temporary) == f"{a.home}/.ssh" and "XXXX" not in temporary
+    synced = [i for i, c in enumerate(calls) if c.startswith("sync ") and temporary in c]
+    assert synced and synced[0] < calls.index(moved)
+    assert sorted(p.name for p in (a.home / ".ssh").iterdir()) == ["authorized_keys"]

@@ -99,3 +99,96 @@ def test_remote_dir_and_checksum_parsing():
         f"{'a' * 64}  bin/memcached\n{'b' * 64} *lib/x.so\n\\{'c' * 64}  odd\\nname\nunpacked {'d' * 64}\n")
     assert sums == {"bin/memcached": "a" * 64, "lib/x.so": "b" * 64}
     assert unpacked == "d" * 64
+
+
+# -- symlinks in the package (issue 8, item 7) -----------------------------------------------------
+
+
+@pytest.fixture
+def gateway_secret(tmp_path):
+    secret = tmp_path / "gateway-only" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("the gateway's own file\n")
+    return secret
+
+
+async def test_symlink_out_of_the_package_is_refused_and_nothing_is_sent(lab, build, gateway_secret):
+    (build / "lib" / "leak.so").symlink_to(gateway_secret)  # absolute, outside
+    (build / "bin" / "up").symlink_to("../../gateway-only/secret.txt")  # relative, climbing out
+    (build / "dangling").symlink_to(build / "nowhere")
+    a, b = await lab.add("a"), await lab.add("b")
+    events = []
+    async with SshSession(lab.targets(a, b, install_dir="~/arcus"), paths=lab.paths, sink=events.append) as ssh:
+        result = await upload(ssh, build)
+    for host in (a, b):
+        assert result[host.name].state == HostState.FAILED
+        error = result[host.name].error
+        assert "lib/leak.so" in error and "bin/up" in error and "dangling" in error
+        assert "outside" in error and "not uploaded" in error
+        assert host.stats.sftp_writes == 0 and not (host.home / "arcus").exists()
+    printed = "\n".join(e.text for e in events)
+    assert "the gateway's own file" not in printed
+
+
+async def test_symlink_inside_the_package_is_sent_as_a_copy_of_its_target(lab, build):
+    (build / "lib" / "default_engine.so.1").symlink_to("default_engine.so")
+    (build / "lib" / "alias").symlink_to(build / "lib")  # a directory: not followed, said so
+    a = await lab.add("a")
+    events = []
+    async with SshSession(lab.targets(a, install_dir="~/arcus"), paths=lab.paths, sink=events.append) as ssh:
+        result = await upload(ssh, build)
+    assert result.ok, result["a"].error
+    copy = a.home / "arcus" / "lib" / "default_engine.so.1"
+    assert not copy.is_symlink() and copy.read_bytes() == (build / "lib" / "default_engine.so").read_bytes()
+    assert not (a.home / "arcus" / "lib" / "alias").exists()
+    lines = [e.text for e in events if e.host == "a" and e.is_line]
+    assert any("lib/alias" in line and "not followed" in line for line in lines)
+
+
+def test_scan_never_reads_a_file_outside_the_package(build, gateway_secret):
+    from arcus_tui.ssh.upload import UnsafePackage, scan
+
+    (build / "lib" / "leak.so").symlink_to(gateway_secret)
+    with pytest.raises(UnsafePackage) as refused:
+        scan(build)
+    assert refused.value.links == ["lib/leak.so"]
+
+
+# -- temp files: unpredictable, fsynced before the rename (issue 8, item 7) -------------------------
+
+
+async def test_each_file_is_fsynced_under_an_unguessable_name_before_its_rename(lab, build, monkeypatch):
+    import asyncssh
+
+    calls = []
+    real_fsync, real_rename = asyncssh.SFTPClientFile.fsync, asyncssh.SFTPClient.posix_rename
+
+    async def fsync(self):
+        calls.append(("fsync", self._handle))
+        return await real_fsync(self)
+
+    async def posix_rename(self, old, new):
+        calls.append(("rename", old, new))
+        return await real_rename(self, old, new)
+
+    real_open = asyncssh.SFTPClient.open
+    handles = {}
+
+    async def open_(self, path, *args, **kwargs):
+        file = await real_open(self, path, *args, **kwargs)
+        handles[file._handle] = path if isinstance(path, str) else path.decode()
+        return file
+
+    monkeypatch.setattr(asyncssh.SFTPClientFile, "fsync", fsync)
+    monkeypatch.setattr(asyncssh.SFTPClient, "posix_rename", posix_rename)
+    monkeypatch.setattr(asyncssh.SFTPClient, "open", open_)
+    a = await lab.add("a")
+    async with SshSession(lab.targets(a, install_dir="~/arcus"), paths=lab.paths) as ssh:
+        assert (await upload(ssh, build)).ok
+    renames = [call for call in calls if call[0] == "rename"]
+    assert len(renames) == 3
+    for _, temporary, final in renames:
+        synced = [i for i, call in enumerate(calls) if call[0] == "fsync" and handles[call[1]] == temporary]
+        assert synced and synced[0] < calls.index(("rename", temporary, final)), temporary
+        random_part = os.path.basename(temporary).split(".")[-2]
+        assert len(random_part) >= 32  # 128 bits: no one guesses it and plants a link there

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from rich.text import Text
@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.widgets import RichLog
 
 from arcus_tui.events import HostState, ProgressEvent, Stream
+from arcus_tui.text import printable, printable_lines
 
 from .setup_matrix import COLOURS, GLYPHS, format_duration
 
@@ -96,7 +97,7 @@ class HostLog(RichLog, can_focus=True):
     def __init__(self, target: str, title: str) -> None:
         super().__init__(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False, min_width=20)
         self.target = target
-        self.border_title = Content(title)
+        self.border_title = Content(printable(title))
         self.border_subtitle = IDLE
         self.entries: deque[LogEntry] = deque(maxlen=MAX_LINES)
         self.run = 0
@@ -112,6 +113,7 @@ class HostLog(RichLog, can_focus=True):
 
     def take(self, event: ProgressEvent, run: int = 0, kind: str = "") -> None:
         """Add one engine event of run `run` to the log."""
+        event = _printable(event)
         if run != self.run:
             self.run = run
             self._last.clear()
@@ -172,3 +174,13 @@ class HostLog(RichLog, can_focus=True):
         for entry in self.entries:
             self.write(entry_text(entry, colours), scroll_end=False)
         self.scroll_end(animate=False)
+
+
+def _printable(event: ProgressEvent) -> ProgressEvent:
+    """The event with its text and step made printable: remote output must not drive the terminal
+    (escape sequences, carriage returns); line breaks stay, each line is kept on its own."""
+    text = "\n".join(printable_lines(event.text)) if event.text else ""
+    step = printable(event.step)
+    if text == event.text and step == event.step:
+        return event
+    return replace(event, text=text, step=step)

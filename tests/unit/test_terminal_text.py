@@ -1,0 +1,88 @@
+"""Remote output never drives the operator's terminal: escape sequences and control characters
+are stripped, once (`arcus_tui.text.printable`), before headless output and the log panes."""
+
+from __future__ import annotations
+
+import io
+
+from textual.app import App
+
+from arcus_tui.events import HostState, ProgressEvent, Stream
+from arcus_tui.text import printable
+from arcus_tui.ui.widgets.log_host import HostLog
+from arcus_tui.verbs.console import EventPrinter, print_failures
+
+# What a hostile or merely colourful host can send: a window title (OSC, BEL- and ST-ended),
+# a screen clear and colours (CSI), a hyperlink (OSC 8), a DCS string, 8-bit CSI/OSC (C1),
+# a carriage return that would overwrite the host prefix, backspace, bell, DEL.
+HOSTILE = ("\x1b]0;owned\x07\x1b[2J\x1b[H\x1b[31mred\x1b[0m \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ "
+           "\x1bPq#0;2;0;0;0\x1b\\\x9b31m8bit\x9d0;t\x07 \r[other] ok\x08\x07\x7f\x00\x1bc\ttab")
+CLEAN = "red link 8bit [other] ok\ttab"
+CONTROLS = {chr(c) for c in range(0x20) if c != 0x09} | {chr(c) for c in range(0x7F, 0xA0)}
+
+
+def test_printable_strips_sequences_whole_and_keeps_tab_and_text():
+    assert printable(HOSTILE) == CLEAN
+    assert printable("plain text, ünïcode ✓ 한글") == "plain text, ünïcode ✓ 한글"
+    assert printable("") == ""
+    assert printable("unterminated \x1b]0;title") == "unterminated "
+    assert printable("lone escape at the end \x1b") == "lone escape at the end "
+    assert not CONTROLS & set(printable("".join(sorted(CONTROLS)) + "x"))
+
+
+def test_headless_printer_prints_no_control_characters():
+    out = io.StringIO()
+    printer = EventPrinter(out)
+    printer(ProgressEvent("a", "exec\x1b[2J", Stream.STDOUT, HOSTILE))
+    printer(ProgressEvent("a", "exec\x1b[2J", Stream.STDERR, HOSTILE))
+    printer(ProgressEvent("a", "exec\x1b[2J", Stream.INFO, f"failed: {HOSTILE}", state=HostState.FAILED,
+                          duration=1.0))
+    text = out.getvalue()
+    assert not CONTROLS & (set(text) - {"\n"}), repr(text)
+    lines = text.splitlines()
+    assert lines[0] == "==> exec"
+    assert lines[1].endswith(f" {CLEAN}") and lines[1].startswith("[a]")
+    assert lines[2].endswith(f" ! {CLEAN}")
+    assert lines[3].endswith(f"failed in 1.0s: failed: {CLEAN}")
+
+
+def test_failure_summary_prints_no_control_characters():
+    class Outcome:
+        state = HostState.FAILED
+        message = HOSTILE
+
+    class Step:
+        value = "zookeeper-start"
+
+    class Report:
+        def failures(self):
+            return [(Step(), "a\x1b[2J", Outcome())]
+
+    out = io.StringIO()
+    print_failures(Report(), out)
+    assert not CONTROLS & (set(out.getvalue()) - {"\n"})
+    assert CLEAN in out.getvalue()
+
+
+class _LogApp(App):
+    def compose(self):
+        yield HostLog("a", "a\x1b]0;title\x07 host")
+
+
+async def test_log_pane_keeps_and_draws_no_control_characters():
+    app = _LogApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        log = app.query_one(HostLog)
+        log.take(ProgressEvent("a", "exec", Stream.STDOUT, HOSTILE), run=1)
+        log.take(ProgressEvent("a", "exec", Stream.INFO, f"multi\x1b[1A\nline {HOSTILE}"), run=1)
+        log.take(ProgressEvent("a", "exec", Stream.INFO, f"boom {HOSTILE}", state=HostState.FAILED, duration=1),
+                 run=1)
+        await pilot.pause()
+        kept = log.text
+        drawn = "\n".join(strip.text for strip in log.lines)
+        for text in (kept, drawn):
+            assert not CONTROLS & (set(text) - {"\n"}), repr(text)
+        assert f"exec             {CLEAN}" in kept
+        assert "multi" in kept.splitlines()[2] and kept.splitlines()[3].endswith(f"line {CLEAN}")
+        assert f"boom {CLEAN}" in kept
+        assert not CONTROLS & set(str(log.border_title)) and "title" not in str(log.border_title)
