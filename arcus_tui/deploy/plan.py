@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Optional
+from typing import Any, Awaitable, Callable, Iterator, Optional
 
 from arcus_tui.events import GATEWAY
 from arcus_tui.model import Cluster
 from arcus_tui.model.arcus_json import export_arcus
+from arcus_tui.zk import paths
+from arcus_tui.zk.registry import RegistrationDiff
 
 from . import actions, recipes
 from .layout import InstallLayout, shell_path
@@ -32,6 +34,7 @@ class StepId(str, enum.Enum):
     REGISTER = "register"
     MEMCACHED_START = "memcached-start"
     MEMCACHED_ONLINE = "memcached-online"
+    ENSEMBLE_UNSHARED = "ensemble-unshared"
     MEMCACHED_STOP = "memcached-stop"
     UNREGISTER = "unregister"
     ZOOKEEPER_STOP = "zookeeper-stop"
@@ -39,6 +42,26 @@ class StepId(str, enum.Enum):
 
 REGISTRY = "zookeeper"
 """Target name for steps that talk to the ensemble as a whole rather than to one host."""
+
+
+RemovalAsker = Callable[[RegistrationDiff], Awaitable[bool]]
+"""Asks the operator whether register may remove the mappings `diff.removed` (typed consent)."""
+
+
+@dataclass(frozen=True)
+class EnsembleUnshared:
+    """Before ZooKeeper is stopped: the ensemble must hold no service code but ours, because
+    stopping it takes every other service's registry down too. ``force`` lets it go on
+    (and names the others)."""
+
+    service_code: str
+    members: tuple[str, ...]
+    force: bool = False
+
+    def describe(self) -> list[str]:
+        rule = ("go on even if it holds other service codes (--force), naming them" if self.force
+                else "refuse (and stop no member) if it holds any other service code")
+        return [f"list {paths.cache_list()} on {', '.join(self.members)}: {rule}"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +85,11 @@ class PlanOptions:
     online_timeout: float = 60.0
     join_timeout: float = 30.0  # one node, from its start to its own cache_list entry
     stop_zookeeper: bool = True  # teardown: also stop the ensemble members we run
+    force: bool = False  # teardown: stop ZooKeeper even while it holds other service codes
+    # register: which registered nodes the operator agreed to unmap up front (ANY_NODE for
+    # --yes), and who to ask when the step finds others; nobody asked means no removal.
+    allowed_removals: Any = ()
+    ask_removal: Optional[RemovalAsker] = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +115,11 @@ class Plan:
                 steps.append(replace(step, actions=table))
         return replace(self, steps=tuple(steps))
 
+    def effects(self) -> list[str]:
+        """One line per process started or stopped (which one, on which host) and per
+        registry change: what an operator confirms before a narrowed plan runs."""
+        return [line for step in self.steps for line in _step_effects(self.cluster, step)]
+
     def describe(self) -> Iterator[str]:
         """Every step, and under it every target's exact actions."""
         for number, step in enumerate(self.steps, start=1):
@@ -102,14 +135,48 @@ class Plan:
 def _keeps(action, target: str, cluster: Cluster, hosts: Optional[set[str]], node: Optional[str]) -> bool:
     if isinstance(action, actions.WaitForNodesOnline):
         return True  # narrowed by the runner to the nodes of the plan's start step
-    if target in (GATEWAY, REGISTRY):
-        return True
-    if hosts is not None and target not in hosts:
+    ensemble_wide = target in (GATEWAY, REGISTRY)
+    if hosts is not None and not ensemble_wide and target not in hosts:
         return False
     if node is not None:
+        # One memcached node means that node only: not its host's ZooKeeper member, not
+        # the ensemble-wide steps (quorum, registry).
         port = getattr(action, "port", None)
-        return port is None or f"{cluster.host(target).address}:{port}" == node
+        return not ensemble_wide and port is not None and f"{cluster.host(target).address}:{port}" == node
     return True
+
+
+def _node_lines(cluster: Cluster, step: Step, verb: str) -> list[str]:
+    return [f"{verb} memcached {cluster.host(target).address}:{action.port} on {target}"
+            for target, target_actions in step.actions.items()
+            for action in target_actions if getattr(action, "port", None)]
+
+
+def _member_lines(cluster: Cluster, step: Step, verb: str) -> list[str]:
+    return [f"{verb} ZooKeeper {cluster.host(target).address}:{cluster.zookeeper.client_port} on {target}"
+            for target in step.targets]
+
+
+def _step_effects(cluster: Cluster, step: Step) -> list[str]:
+    svc, ensemble = cluster.service_code, cluster.connect_string
+    if step.id in (StepId.MEMCACHED_START, StepId.MEMCACHED_STOP):
+        return _node_lines(cluster, step, "start" if step.id is StepId.MEMCACHED_START else "stop")
+    if step.id in (StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_STOP):
+        return _member_lines(cluster, step, "start" if step.id is StepId.ZOOKEEPER_START else "stop")
+    if step.id is StepId.ENSEMBLE_UNSHARED:
+        forced = any(getattr(a, "force", False) for acts in step.actions.values() for a in acts)
+        return ["stop ZooKeeper even if it holds other service codes (--force)" if forced
+                else "check first: no ZooKeeper member is stopped while the ensemble holds another service code"]
+    fixed = {
+        StepId.UNREGISTER: f"unregister service code {svc} from ZooKeeper {ensemble}",
+        StepId.REGISTER: f"register service code {svc} in ZooKeeper {ensemble} (asks before removing a mapping)",
+        StepId.ZOOKEEPER_INIT: f"create the /arcus registry in ZooKeeper {ensemble} unless present",
+        StepId.ZOOKEEPER_QUORUM: f"wait for a ZooKeeper leader among {ensemble}",
+        StepId.MEMCACHED_ONLINE: f"wait until the started nodes are online in {paths.service_cache_list(svc)}",
+    }
+    if step.id in fixed:
+        return [fixed[step.id]]
+    return [f"{step.title[:1].lower()}{step.title[1:]} on {', '.join(step.targets)}"]
 
 
 def _hosts_step(step_id, title, make, hosts, depends_on=()) -> Optional[Step]:
@@ -235,13 +302,19 @@ def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Pl
         return [actions.RunCommand(recipes.zookeeper_stop(host),
                                    unless=recipes.process_gone_test(pidfile), already="ZooKeeper is not running")]
 
+    # Checked first, before anything stops: the ensemble may serve other service codes.
+    members = cluster.zookeeper_hosts if options.stop_zookeeper else ()
+    guard = Step(StepId.ENSEMBLE_UNSHARED, "Check ZooKeeper holds no other service code",
+                 {REGISTRY: (EnsembleUnshared(cluster.service_code, cluster.ensemble, options.force),)},
+                 per_host=False) if members else None
     steps = [
+        guard,
         _hosts_step(StepId.MEMCACHED_STOP, "Stop memcached", stop_memcached, cluster.hosts),
         Step(StepId.UNREGISTER, f"Unregister service code {cluster.service_code}",
              {REGISTRY: (actions.UnregisterService(cluster.service_code),)}, (StepId.MEMCACHED_STOP,),
              per_host=False),
     ]
-    if options.stop_zookeeper:
+    if members:
         steps.append(_hosts_step(StepId.ZOOKEEPER_STOP, "Stop ZooKeeper", stop_zookeeper_member,
-                                 cluster.zookeeper_hosts, [StepId.UNREGISTER]))
+                                 members, [StepId.ENSEMBLE_UNSHARED, StepId.UNREGISTER]))
     return Plan(cluster, tuple(step for step in steps if step is not None), options)

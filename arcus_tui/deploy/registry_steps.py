@@ -1,7 +1,14 @@
-"""The plan's ensemble-wide steps: quorum, /arcus init, register, online wait, unregister.
+"""The plan's ensemble-wide steps: quorum, /arcus init, register, online wait, unregister,
+and the check that an ensemble about to be stopped serves nobody else.
 
 They talk to ZooKeeper through `arcus_tui.zk` (kazoo is synchronous, so calls go
 to a worker thread) and report under the target name `REGISTRY`.
+
+Register shows what it would change (nodes added, removed, changed; when the code was
+registered before) and removes a registered node's mapping only with the operator's
+consent: given up front in `PlanOptions.allowed_removals` (--yes), or asked through
+`PlanOptions.ask_removal` when the step finds such nodes. The engine decides what needs
+consent; the verbs and the app only ask.
 """
 
 from __future__ import annotations
@@ -13,17 +20,55 @@ from typing import Optional
 
 from arcus_tui.events import EventSink, HostState, ProgressEvent, Stream
 from arcus_tui.model import Cluster
-from arcus_tui.zk.fourletter import QuorumTimeout, wait_for_quorum
-from arcus_tui.zk.registry import init_arcus, nodes_from_cluster_json, register, unregister
-from arcus_tui.zk.session import RegistryError, RegistrySession
+from arcus_tui.zk.fourletter import Mode, QuorumTimeout, probe_ensemble, wait_for_quorum
+from arcus_tui.zk.registry import (
+    RegistrationDiff,
+    init_arcus,
+    nodes_from_cluster_json,
+    other_service_codes,
+    register,
+    registration_diff,
+    unregister,
+)
+from arcus_tui.zk.session import KazooException, RegistryError, RegistrySession
 from arcus_tui.zk.status import ServiceNotFoundError, live_nodes, read_service_status
 
 from . import actions
-from .plan import REGISTRY, Step, StepId
+from .plan import REGISTRY, EnsembleUnshared, PlanOptions, Step, StepId
 from .report import DeployReport
 
 ONLINE_POLL_SECONDS = 0.25
 QUORUM_POLL_SECONDS = 0.1  # srvr on loopback/LAN costs well under a millisecond; a leader is noticed sooner
+PROBE_SECONDS = 2.0
+QUIET_MODES = (Mode.UNREACHABLE, Mode.NOT_SERVING)  # a member in these serves no client
+
+
+async def ensemble_answers(members) -> bool:
+    """Whether any member may be serving clients (`srvr`; a member that will not say, e.g.
+    without the four-letter whitelist, counts as serving). Spares a 10 s connect timeout
+    when the ensemble is simply not running."""
+    modes = await probe_ensemble(members, timeout=PROBE_SECONDS)
+    return any(member.mode not in QUIET_MODES for member in modes)
+
+
+async def services_sharing_ensemble(cluster: Cluster) -> Optional[tuple[str, ...]]:
+    """The service codes the cluster's ensemble holds besides its own; None when no member
+    serves (then nobody can lose it). Raises `RegistryError` when members answer but the
+    registry cannot be read (no quorum, say)."""
+    if not await ensemble_answers(cluster.ensemble):
+        return None
+
+    def read() -> tuple[str, ...]:
+        with RegistrySession.connect(cluster.connect_string, read_only=True, timeout=PROBE_SECONDS * 2) as session:
+            return other_service_codes(session, cluster.service_code)
+
+    return await asyncio.to_thread(read)
+
+
+def shared_ensemble_refusal(others: tuple[str, ...]) -> str:
+    return (f"not stopping ZooKeeper: the ensemble also holds service code(s) {', '.join(others)} "
+            "(children of /arcus/cache_list); stopping it would take their registry down too. "
+            "Stop only memcached, or pass --force")
 
 
 class RegistrySteps:
@@ -42,6 +87,9 @@ class RegistrySteps:
     def _connect(self) -> RegistrySession:
         with self._connecting:
             if self._session is None or not self._session.connected:
+                if self._session is not None:
+                    self._session.close()  # kazoo would retry the old client forever on its own threads
+                    self._session = None
                 self._session = RegistrySession.connect(self.cluster.connect_string, read_only=self.read_only)
             return self._session
 
@@ -67,6 +115,8 @@ class RegistrySteps:
                     state = HostState.OK
         except (RegistryError, QuorumTimeout, TimeoutError) as error:
             state, message = HostState.FAILED, str(error)
+        except KazooException as error:  # whatever the session did not put into words: no traceback
+            state, message = HostState.FAILED, f"ZooKeeper: {type(error).__name__} {error}".strip()
         stream = Stream.STDERR if state is HostState.FAILED else Stream.INFO
         self.sink(ProgressEvent(REGISTRY, step.id.value, stream, message, state=state,
                                 duration=time.monotonic() - started))
@@ -77,18 +127,63 @@ class RegistrySteps:
             return await self._quorum(step, action)
         if isinstance(action, actions.WaitForNodesOnline):
             return await self._online(step, action, report)
+        if isinstance(action, EnsembleUnshared):
+            return await self._unshared(action)
+        if isinstance(action, actions.RegisterService):
+            return await self._register(step, action, report.plan.options)
         outcome = await asyncio.to_thread(self._write, action)
         for operation in outcome.operations:
             self._line(step.id, f"  {operation.describe()}")
         return outcome.state, outcome.message
 
+    async def _register(self, step: Step, action: actions.RegisterService,
+                        options: PlanOptions) -> tuple[HostState, str]:
+        """Show the difference against what is registered, get consent for every removal,
+        then register; `register` itself refuses a removal nobody consented to."""
+        nodes = nodes_from_cluster_json(action.cluster_json)
+        diff = await asyncio.to_thread(lambda: registration_diff(self._connect(), action.service_code,
+                                                                 action.cluster_json, nodes))
+        for line in diff.describe():
+            self._line(step.id, line)
+        allowed = await self._consent(diff, options)
+        if allowed is None:
+            raise RegistryError(f"not confirmed: nothing changed; {action.service_code} keeps the mapping(s) "
+                                f"of {', '.join(diff.removed)} (type the service code when asked, or pass --yes)")
+        outcome = await asyncio.to_thread(lambda: register(self._connect(), action.service_code, action.cluster_json,
+                                                           nodes, allowed_removals=allowed))
+        for operation in outcome.operations:
+            self._line(step.id, f"  {operation.describe()}")
+        return outcome.state, outcome.message
+
+    @staticmethod
+    async def _consent(diff: RegistrationDiff, options: PlanOptions):
+        """The removals the operator agreed to (what `register` may delete), or None for a no."""
+        if all(key in options.allowed_removals for key in diff.removed):
+            return options.allowed_removals
+        if options.ask_removal is None or not await options.ask_removal(diff):
+            return None
+        return frozenset(diff.removed)  # exactly what was shown: a node that appears later is not covered
+
+    async def _unshared(self, action: EnsembleUnshared) -> tuple[HostState, str]:
+        if not await ensemble_answers(action.members):
+            return HostState.ALREADY_DONE, "no ZooKeeper member is serving: nobody else can depend on it"
+        try:
+            others = await asyncio.to_thread(lambda: other_service_codes(self._connect(), action.service_code))
+        except RegistryError as error:
+            if not action.force:
+                raise RegistryError(f"not stopping ZooKeeper: cannot tell whether it holds other service codes "
+                                    f"({error}); pass --force") from error
+            return HostState.OK, f"forced: stopping ZooKeeper without knowing what else it holds ({error})"
+        if not others:
+            return HostState.OK, f"ZooKeeper holds no service code but {action.service_code}"
+        if action.force:
+            return HostState.OK, f"forced: stopping ZooKeeper although it also holds {', '.join(others)}"
+        raise RegistryError(shared_ensemble_refusal(others))
+
     def _write(self, action):
         session = self._connect()
         if isinstance(action, actions.InitRegistry):
             return init_arcus(session)
-        if isinstance(action, actions.RegisterService):
-            nodes = nodes_from_cluster_json(action.cluster_json)
-            return register(session, action.service_code, action.cluster_json, nodes)
         if isinstance(action, actions.UnregisterService):
             return unregister(session, action.service_code)
         raise TypeError(f"{type(action).__name__} is not a registry action")

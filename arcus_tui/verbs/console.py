@@ -11,6 +11,7 @@ from typing import Optional, TextIO
 from arcus_tui.events import HostState, ProgressEvent, Stream
 from arcus_tui.ssh.connect import Password
 from arcus_tui.ssh.hostkeys import HostKeyQuestion
+from arcus_tui.text import printable, printable_lines
 
 
 class EventPrinter:
@@ -26,19 +27,22 @@ class EventPrinter:
         return self._stream or sys.stdout  # looked up late: tests and redirections swap it
 
     def __call__(self, event: ProgressEvent) -> None:
+        # Remote text never drives the terminal: every piece is made printable, and each line of
+        # a multi-line text gets the host prefix (no unprefixed line can pose as another host's).
         if event.step != self._step:
             self._step = event.step
-            print(f"==> {event.step}", file=self.stream, flush=True)
-        prefix = f"[{event.host}]".ljust(self.width + 2)
+            print(f"==> {printable(event.step)}", file=self.stream, flush=True)
+        prefix = f"[{printable(event.host)}]".ljust(self.width + 2)
         if event.state is None:
             if event.text:
                 mark = "! " if event.stream is Stream.STDERR else ""
-                print(f"{prefix} {mark}{event.text}", file=self.stream, flush=True)
+                for line in printable_lines(event.text):
+                    print(f"{prefix} {mark}{line}", file=self.stream, flush=True)
             return
         if not event.state.finished:
             return
         took = f" in {event.duration:.1f}s" if event.duration is not None else ""
-        detail = f": {event.text}" if event.text else ""
+        detail = f": {' / '.join(printable_lines(event.text))}" if event.text else ""
         print(f"{prefix} {event.state.value}{took}{detail}", file=self.stream, flush=True)
 
 
@@ -70,6 +74,35 @@ def confirm(question: str, *, expected: str = "y") -> bool:
     return answer.strip() == expected if expected != "y" else answer.strip().lower() in ("y", "yes")
 
 
+def print_effects(title: str, effects: list[str], stream: Optional[TextIO] = None) -> None:
+    """A narrowed plan as the operator confirms it: one line per process and host."""
+    stream = stream or sys.stdout
+    print(title, file=stream)
+    for line in effects:
+        print(f"  {line}", file=stream)
+    stream.flush()
+
+
+def removal_asker():
+    """`PlanOptions.ask_removal` for a terminal: the register step has printed the
+    difference; removing a registered node's mapping needs the service code typed.
+    Without a terminal the answer is no (pass --yes to agree in advance)."""
+    ask_lock = asyncio.Lock()
+
+    async def ask(diff) -> bool:
+        if not interactive():
+            print(f"register would remove the mapping(s) of {', '.join(diff.removed)} from {diff.service_code}: "
+                  "not confirmed (no terminal to ask; pass --yes to agree in advance)", file=sys.stderr)
+            return False
+        async with ask_lock:
+            return await asyncio.to_thread(
+                confirm, f"This removes the mapping(s) of {len(diff.removed)} node(s) registered under "
+                         f"{diff.service_code}: {', '.join(diff.removed)}. Type the service code "
+                         f"'{diff.service_code}' to go on:", expected=diff.service_code)
+
+    return ask
+
+
 def add_host_key_options(parser) -> None:
     """The two ways a headless verb may trust a host key it has never seen."""
     parser.add_argument("--trust-host-key", action="append", default=[], metavar="SHA256:...",
@@ -86,19 +119,20 @@ def host_key_asker(trusted: tuple[str, ...] = (), *, accept_new: bool = False):
     ask_lock = asyncio.Lock()
 
     async def ask(question: HostKeyQuestion) -> bool:
+        host = printable(question.host)
         if question.fingerprint in trusted:
-            print(f"[{question.host}] trusting host key {question.fingerprint} (given with --trust-host-key)")
+            print(f"[{host}] trusting host key {question.fingerprint} (given with --trust-host-key)")
             return True
         if accept_new:
-            print(f"[{question.host}] trusting new host key {question.key_type} {question.fingerprint}, "
+            print(f"[{host}] trusting new host key {question.key_type} {question.fingerprint}, "
                   f"saved to {question.known_hosts}", file=sys.stderr)
             return True
         if not interactive():
-            print(f"[{question.host}] unknown host key {question.key_type} {question.fingerprint}: not trusted "
+            print(f"[{host}] unknown host key {question.key_type} {question.fingerprint}: not trusted "
                   "(no terminal to ask; pass --trust-host-key FINGERPRINT after checking it)", file=sys.stderr)
             return False
         async with ask_lock:
-            return await asyncio.to_thread(confirm, question.text + " [y/N]")
+            return await asyncio.to_thread(confirm, printable(question.text) + " [y/N]")
 
     return ask
 
@@ -114,9 +148,9 @@ def print_failures(report, stream: Optional[TextIO] = None) -> None:
         return
     print("not done:", file=stream)
     for step, target, outcome in failures:
-        detail = f": {outcome.message}" if outcome.message else ""
-        print(f"  {step.value:18} {target:18} {outcome.state.value}{detail}", file=stream)
+        detail = f": {' / '.join(printable_lines(outcome.message))}" if outcome.message else ""
+        print(f"  {step.value:18} {printable(target):18} {outcome.state.value}{detail}", file=stream)
 
 
-__all__ = ["EventPrinter", "HostState", "add_host_key_options", "confirm", "host_key_asker", "host_key_asker_for", "interactive", "print_failures",
-           "prompt_password", "read_password_file"]
+__all__ = ["EventPrinter", "HostState", "add_host_key_options", "confirm", "host_key_asker", "host_key_asker_for", "interactive", "print_effects",
+           "print_failures", "prompt_password", "read_password_file", "removal_asker"]

@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Optional
 
 from arcus_tui.deploy.plan import Plan, PlanOptions, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.registry_steps import services_sharing_ensemble, shared_ensemble_refusal
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.model import Cluster
 from arcus_tui.ssh.paths import SshPaths
+from arcus_tui.zk.registry import ANY_NODE
+from arcus_tui.zk.session import RegistryError
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .common import add_cluster_argument, load_or_report
@@ -24,9 +27,11 @@ from .console import (
     add_host_key_options,
     host_key_asker_for,
     interactive,
+    print_effects,
     print_failures,
     prompt_password,
     read_password_file,
+    removal_asker,
 )
 
 ROLES = ("zookeeper", "memcached", "all")
@@ -34,7 +39,10 @@ START_STEPS = {
     "zookeeper": {StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_QUORUM},
     "memcached": {StepId.MEMCACHED_START, StepId.MEMCACHED_ONLINE},
 }
-STOP_STEPS = {"zookeeper": {StepId.ZOOKEEPER_STOP}, "memcached": {StepId.MEMCACHED_STOP}}
+STOP_STEPS = {
+    "zookeeper": {StepId.ENSEMBLE_UNSHARED, StepId.ZOOKEEPER_STOP},  # the check goes with the stop
+    "memcached": {StepId.MEMCACHED_STOP},
+}
 
 
 def _common_options(parser, *, confirm_flag: bool = True) -> None:
@@ -60,10 +68,15 @@ def add_parser(subparsers) -> None:
         _common_options(parser)
         parser.add_argument("role", nargs="?", choices=ROLES, default="all")
         parser.add_argument("--host", action="append", metavar="NAME", help="only this host (repeatable)")
-        parser.add_argument("--node", metavar="IP:PORT", help="only this memcached node")
+        parser.add_argument("--node", metavar="IP:PORT", help="only this memcached node (nothing else)")
+        if verb == "stop":
+            parser.add_argument("--force", action="store_true",
+                                help="stop ZooKeeper even while it holds other service codes")
         parser.set_defaults(run=run_start if verb == "start" else run_stop)
 
-    register = subparsers.add_parser("register", help="create /arcus if needed and register the service code")
+    register = subparsers.add_parser(
+        "register", help="create /arcus if needed and register the service code (shows what changes; "
+                         "asks you to type the service code before removing a registered node)")
     _common_options(register)
     register.set_defaults(run=run_register)
 
@@ -138,8 +151,14 @@ def run_setup(args) -> int:
     else:
         ask = prompt_password
     plan = setup_plan(cluster, PlanOptions(key_type=args.key_type, quorum_timeout=args.timeout,
-                                           online_timeout=args.timeout))
+                                           online_timeout=args.timeout, **_register_consent(args)))
     return execute(cluster, plan, _runner_options(args, ask))
+
+
+def _register_consent(args) -> dict:
+    """PlanOptions for the register step: --yes agrees to any removal in advance, otherwise
+    the step asks (on a terminal; without one the answer is no)."""
+    return {"allowed_removals": ANY_NODE} if args.yes else {"ask_removal": removal_asker()}
 
 
 def _narrowed(plan: Plan, steps: set, args, cluster: Cluster) -> Optional[Plan]:
@@ -154,14 +173,20 @@ def _narrowed(plan: Plan, steps: set, args, cluster: Cluster) -> Optional[Plan]:
     return plan.subset(steps, hosts=hosts, node=args.node)
 
 
-def _run_role(args, make_plan, table) -> int:
+def _role_plan(args, make_plan, table) -> tuple[Optional[Cluster], Optional[Plan]]:
+    """The cluster and the plan narrowed to the role, hosts and node asked for (None: refused)."""
     cluster = load_or_report(args.cluster_file)
     if cluster is None:
-        return EXIT_USAGE
+        return None, None
     roles = ("zookeeper", "memcached") if args.role == "all" else (args.role,)
     steps = set().union(*(table[role] for role in roles))
-    plan = _narrowed(make_plan(cluster, PlanOptions(quorum_timeout=args.timeout, online_timeout=args.timeout)),
-                     steps, args, cluster)
+    options = PlanOptions(quorum_timeout=args.timeout, online_timeout=args.timeout,
+                          force=getattr(args, "force", False))
+    return cluster, _narrowed(make_plan(cluster, options), steps, args, cluster)
+
+
+def run_start(args) -> int:
+    cluster, plan = _role_plan(args, setup_plan, START_STEPS)
     if plan is None:
         return EXIT_USAGE
     if not plan.steps:
@@ -170,22 +195,41 @@ def _run_role(args, make_plan, table) -> int:
     return execute(cluster, plan, _runner_options(args))
 
 
-def run_start(args) -> int:
-    return _run_role(args, setup_plan, START_STEPS)
-
-
 def run_stop(args) -> int:
-    if not args.yes and not confirm("Stop the chosen processes? [y/N]"):
+    cluster, plan = _role_plan(args, teardown_plan, STOP_STEPS)
+    if plan is None:
+        return EXIT_USAGE
+    if not any(step.id in (StepId.MEMCACHED_STOP, StepId.ZOOKEEPER_STOP) for step in plan.steps):
+        print("nothing to do: no such role on the chosen hosts")
+        return EXIT_OK
+    print_effects(f"This will, for service code {cluster.service_code}:", plan.effects())
+    if not args.force and any(step.id is StepId.ZOOKEEPER_STOP for step in plan.steps):
+        refusal = _shared_ensemble(cluster)
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return EXIT_FAILED
+    if not args.yes and not confirm("Stop these processes? [y/N]"):
         print("not confirmed (pass --yes)", file=sys.stderr)
         return EXIT_USAGE
-    return _run_role(args, teardown_plan, STOP_STEPS)
+    return execute(cluster, plan, _runner_options(args))
+
+
+def _shared_ensemble(cluster: Cluster) -> Optional[str]:
+    """Why ZooKeeper must not be stopped now (it holds other service codes), or None.
+    Asked before anything stops; the plan's own check step asks again when it runs."""
+    try:
+        others = asyncio.run(services_sharing_ensemble(cluster))
+    except RegistryError as error:
+        return f"not stopping ZooKeeper: cannot tell whether it holds other service codes ({error}); pass --force"
+    return shared_ensemble_refusal(others) if others else None
 
 
 def run_register(args) -> int:
     cluster = load_or_report(args.cluster_file)
     if cluster is None:
         return EXIT_USAGE
-    plan = setup_plan(cluster).subset({StepId.ZOOKEEPER_INIT, StepId.REGISTER})
+    plan = setup_plan(cluster, PlanOptions(**_register_consent(args))).subset(
+        {StepId.ZOOKEEPER_INIT, StepId.REGISTER})
     return execute(cluster, plan, _runner_options(args))
 
 
@@ -193,11 +237,12 @@ def run_unregister(args) -> int:
     cluster = load_or_report(args.cluster_file)
     if cluster is None:
         return EXIT_USAGE
+    steps = {StepId.UNREGISTER} | ({StepId.MEMCACHED_STOP} if args.stop_nodes else set())
+    plan = teardown_plan(cluster).subset(steps)
+    print_effects("This will:", plan.effects())
     expected = f"Delete {cluster.service_code}"
     if not args.yes and not confirm(f"This removes service code {cluster.service_code} from ZooKeeper. "
                                     f"Type '{expected}' to go on:", expected=expected):
         print(f"not confirmed: type '{expected}' or pass --yes", file=sys.stderr)
         return EXIT_USAGE
-    steps = {StepId.UNREGISTER} | ({StepId.MEMCACHED_STOP} if args.stop_nodes else set())
-    plan = teardown_plan(cluster).subset(steps)
     return execute(cluster, plan, _runner_options(args))

@@ -22,6 +22,11 @@ Where arcus-tui differs from zk.py, on purpose:
   service child at all (left over by hand) is replaced.
 * The old mapping parent ``<ip:port>`` is deleted only when the service's child is
   its only child (zk.py deletes it unconditionally and fails otherwise).
+* Consent: a re-register that would delete the mappings of nodes registered under the
+  code but missing from this file (another team's file under the same code, or a node
+  removed by mistake) raises `RemovalNotConfirmedError` unless each of them is in
+  ``allowed_removals``; `registration_diff` shows the operator what would change first
+  (zk.py replaces the node set without a word).
 * `init_arcus` on an /arcus that lacks some of its three children creates the
   missing ones (zk.py refuses whenever /arcus exists); a complete /arcus is a no-op.
 * `unregister` refuses while ``cache_list/<svc>`` has ephemeral children (live
@@ -34,7 +39,7 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Collection, Mapping, Optional, Sequence
 
 from kazoo.client import KazooClient
 
@@ -214,23 +219,160 @@ def _read_mappings(session: RegistrySession, root: str = paths.ARCUS) -> _Mappin
     return _MappingState({k: sorted(found[f"{base}/{k}"] or []) for k in keys if found[f"{base}/{k}"] is not None})
 
 
-def register(
-    client: "RegistrySession | KazooClient",
-    service_code: str,
-    cluster_json: Mapping[str, Any],
-    nodes: Sequence[NodeMapping],
-    *,
-    now: Optional[Callable[[], datetime.datetime]] = None,
-) -> RegistryOutcome:
-    """Register (or re-register) ``service_code`` with exactly ``nodes``, as ARCUS does:
-    one transaction that creates or updates ``cache_list/<svc>`` (cluster JSON plus
-    ``created``, kept on re-register, and ``modified``), creates
-    ``client_list/<svc>`` if missing, deletes the service's old mapping znodes and
-    creates the new ones (``<ip:port>`` with the node's config JSON, child ``<svc>``).
-    """
-    session = as_session(client)
+class _EveryNode:
+    """`allowed_removals` that contains every node: the operator agreed in advance (--yes)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "ANY_NODE"
+
+
+ANY_NODE = _EveryNode()
+"""Pass as `register(..., allowed_removals=ANY_NODE)` to replace the node set whatever it was."""
+
+
+class RemovalNotConfirmedError(RegistryError):
+    """Register would delete mappings of nodes registered under the service code that the
+    operator did not agree to remove (another team's file under the same code, say)."""
+
+    def __init__(self, service_code: str, removed: Sequence[str]):
+        self.service_code = service_code
+        self.removed = tuple(removed)
+        super().__init__(
+            f"not confirmed: registering {service_code} would remove the mapping(s) of {len(self.removed)} "
+            f"node(s) registered under it: {', '.join(self.removed)} (nothing changed). Check that this "
+            f"file owns {service_code}, then confirm by typing the service code, or pass --yes"
+        )
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    """A node in both registrations whose mapping config differs."""
+
+    key: str
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+
+    def describe(self) -> str:
+        keys = sorted(set(self.before) | set(self.after))
+        parts = [f"{k} {self.before.get(k, '-')} -> {self.after.get(k, '-')}"
+                 for k in keys if self.before.get(k) != self.after.get(k)]
+        return ", ".join(parts) or "config rewritten"
+
+
+@dataclass(frozen=True)
+class RegistrationDiff:
+    """What registering a file would do to what is registered under its service code now.
+
+    ``created``/``modified`` are the timestamps ARCUS keeps in ``cache_list/<svc>``; ARCUS
+    records no author, so "who" is only what the stored cluster JSON says (its hostnames)."""
+
+    service_code: str
+    registered: bool
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[NodeChange, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    created: Optional[str] = None
+    modified: Optional[str] = None
+    stored_hostnames: Mapping[str, str] = field(default_factory=dict)  # ip:port -> hostname, as stored
+
+    @property
+    def removes_mappings(self) -> bool:
+        return bool(self.removed)
+
+    def describe(self) -> list[str]:
+        svc = self.service_code
+        if not self.registered:
+            return [f"{svc} is not registered yet: {len(self.added)} node(s) to register"]
+        stamps = (("created", self.created), ("last modified", self.modified))
+        when = ", ".join(f"{name} {value}" for name, value in stamps if value) or "no timestamps"
+        lines = [f"{svc} is registered already ({when})"]
+        for key in self.removed:  # first: what needs consent must not scroll away
+            host = self.stored_hostnames.get(key)
+            lines.append(f"  remove {key}" + (f" ({host})" if host else ""))
+        lines += [f"  change {change.key}: {change.describe()}" for change in self.changed]
+        lines += [f"  add    {key}" for key in self.added]
+        if self.unchanged:
+            lines.append(f"  keep   {len(self.unchanged)} node(s) as they are")
+        if not (self.added or self.removed or self.changed):
+            lines.append("  the node set and every node's config stay as they are")
+        return lines
+
+
+@dataclass(frozen=True)
+class _Registered:
+    """What is under ``service_code`` now, read once for both the diff and the transaction."""
+
+    cache_entry: Optional[tuple[bytes, Any]]  # data, stat of cache_list/<svc>
+    client_list_exists: bool
+    mappings: _MappingState
+    owned: list[str]
+    owned_configs: dict[str, Any]  # ip:port -> stored config JSON (None if unreadable)
+
+    @property
+    def cluster(self) -> Any:
+        return _loads(self.cache_entry[0]) if self.cache_entry else None
+
+
+def _read_registered(session: RegistrySession, service_code: str) -> _Registered:
+    cache_path = paths.service_cache_list(service_code)
+    existing = session.get_many([cache_path])[cache_path]
+    client_list_exists = session.exists(paths.service_client_list(service_code)) is not None
+    mappings = _read_mappings(session)
+    owned = mappings.owned_by(service_code)
+    stored = session.get_many(paths.mapping(k) for k in owned)
+    configs = {k: _loads(stored[paths.mapping(k)][0]) if stored[paths.mapping(k)] else None for k in owned}
+    return _Registered(existing, client_list_exists, mappings, owned, configs)
+
+
+def _stored_hostnames(cluster_json: Any) -> dict[str, str]:
+    """ip:port -> hostname from a stored ARCUS cluster JSON (best effort: it is data)."""
+    if not isinstance(cluster_json, dict):
+        return {}
+    defaults = cluster_json.get("config") if isinstance(cluster_json.get("config"), dict) else {}
+    names = {}
+    for server in cluster_json.get("servers") or []:
+        if not isinstance(server, dict):
+            continue
+        config = {**defaults, **(server.get("config") if isinstance(server.get("config"), dict) else {})}
+        if server.get("ip") and config.get("port") is not None and server.get("hostname"):
+            # stored data, shown to the operator: nothing in it may drive the terminal
+            names[f"{server['ip']}:{config['port']}"] = "".join(c for c in str(server["hostname"]) if c.isprintable())
+    return names
+
+
+def _diff(service_code: str, now: _Registered, nodes: Sequence[NodeMapping]) -> RegistrationDiff:
+    keys = [n.key for n in nodes]
+    owned = set(now.owned)
+    changed, unchanged = [], []
+    for node in nodes:
+        if node.key not in owned:
+            continue
+        before = now.owned_configs.get(node.key)
+        if before == node.config:
+            unchanged.append(node.key)
+        else:
+            changed.append(NodeChange(node.key, before if isinstance(before, dict) else {}, dict(node.config)))
+    stored = now.cluster if isinstance(now.cluster, dict) else {}
+    return RegistrationDiff(
+        service_code,
+        registered=now.cache_entry is not None,
+        added=tuple(sorted(set(keys) - owned)),
+        removed=tuple(sorted(owned - set(keys))),
+        changed=tuple(sorted(changed, key=lambda c: c.key)),
+        unchanged=tuple(sorted(unchanged)),
+        created=str(stored["created"]) if stored.get("created") is not None else None,
+        modified=str(stored["modified"]) if stored.get("modified") is not None else None,
+        stored_hostnames=_stored_hostnames(stored),
+    )
+
+
+def _checked_nodes(service_code: str, cluster_json: Mapping[str, Any],
+                   nodes: Sequence[NodeMapping]) -> list[NodeMapping]:
     paths.check_service_code(service_code)
-    session.require_writable(f"register {service_code}")
     declared = cluster_json.get("serviceCode")
     if declared is not None and declared != service_code:
         raise ValueError(f"cluster JSON serviceCode {declared!r} differs from service code {service_code!r}")
@@ -239,16 +381,58 @@ def register(
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise ValueError(f"node listed twice: {', '.join(duplicates)}")
+    return nodes
+
+
+def registration_diff(
+    client: "RegistrySession | KazooClient",
+    service_code: str,
+    cluster_json: Mapping[str, Any],
+    nodes: Sequence[NodeMapping],
+) -> RegistrationDiff:
+    """What `register` with these arguments would add, remove and change, read now. Only
+    reads (a read-only session will do). Without /arcus nothing is registered yet."""
+    session = as_session(client)
+    nodes = _checked_nodes(service_code, cluster_json, nodes)
+    session.sync("/")
+    if any(stat is None for stat in session.exists_many(paths.init_paths()).values()):
+        return RegistrationDiff(service_code, registered=False, added=tuple(sorted(n.key for n in nodes)))
+    return _diff(service_code, _read_registered(session, service_code), nodes)
+
+
+def register(
+    client: "RegistrySession | KazooClient",
+    service_code: str,
+    cluster_json: Mapping[str, Any],
+    nodes: Sequence[NodeMapping],
+    *,
+    now: Optional[Callable[[], datetime.datetime]] = None,
+    allowed_removals: "Collection[str] | _EveryNode" = (),
+) -> RegistryOutcome:
+    """Register (or re-register) ``service_code`` with exactly ``nodes``, as ARCUS does:
+    one transaction that creates or updates ``cache_list/<svc>`` (cluster JSON plus
+    ``created``, kept on re-register, and ``modified``), creates
+    ``client_list/<svc>`` if missing, deletes the service's old mapping znodes and
+    creates the new ones (``<ip:port>`` with the node's config JSON, child ``<svc>``).
+
+    Unlike ARCUS, deleting the mapping of a node registered under the code but absent
+    from ``nodes`` needs consent: every such node must be in ``allowed_removals``
+    (`ANY_NODE` for all), else `RemovalNotConfirmedError` and nothing is written. The
+    check is made on what is read here, right before the commit, so a consent given for
+    an earlier reading covers no node that appeared since.
+    """
+    session = as_session(client)
+    nodes = _checked_nodes(service_code, cluster_json, nodes)
+    session.require_writable(f"register {service_code}")
+    keys = [n.key for n in nodes]
 
     session.sync("/")
     _require_initialized(session)
 
     cache_path = paths.service_cache_list(service_code)
     client_path = paths.service_client_list(service_code)
-    existing = session.get_many([cache_path])[cache_path]
-    client_list_exists = session.exists(client_path) is not None
-    mappings = _read_mappings(session)
-    owned = mappings.owned_by(service_code)
+    registered = _read_registered(session, service_code)
+    existing, mappings, owned = registered.cache_entry, registered.mappings, registered.owned
 
     # Refuse to take over another service's node; note orphans (mapping without child).
     conflicts: dict[str, list[str]] = {}
@@ -269,24 +453,23 @@ def register(
             conflicts,
         )
 
-    stored_cluster = _loads(existing[0]) if existing else None
+    diff = _diff(service_code, registered, nodes)
+    unconfirmed = [key for key in diff.removed if key not in allowed_removals]
+    if unconfirmed:
+        raise RemovalNotConfirmedError(service_code, unconfirmed)
+
+    stored_cluster = registered.cluster
     new_cluster = _strip_timestamps(dict(cluster_json))
 
     # Idempotence: same cluster JSON, same node set, same configs, client_list present.
-    if existing is not None and client_list_exists and not orphans and sorted(keys) == owned:
-        stored_configs = session.get_many(paths.mapping(k) for k in owned)
-        same_configs = all(
-            stored_configs[paths.mapping(n.key)] is not None
-            and _loads(stored_configs[paths.mapping(n.key)][0]) == n.config
-            for n in nodes
+    if (existing is not None and registered.client_list_exists and not orphans and sorted(keys) == owned
+            and not diff.changed and _strip_timestamps(stored_cluster) == new_cluster):
+        return RegistryOutcome(
+            "register",
+            service_code,
+            False,
+            f"{service_code} is already registered with these {len(nodes)} node(s); nothing changed",
         )
-        if same_configs and _strip_timestamps(stored_cluster) == new_cluster:
-            return RegistryOutcome(
-                "register",
-                service_code,
-                False,
-                f"{service_code} is already registered with these {len(nodes)} node(s); nothing changed",
-            )
 
     stamp = arcus_timestamp(now() if now else None)
     ops: list[TxOp] = []
@@ -300,7 +483,7 @@ def register(
         body = {**new_cluster, "created": stamp, "modified": stamp}
         ops.append(create(cache_path, _dumps(body)))
     # 2. client_list/<svc>
-    if not client_list_exists:
+    if not registered.client_list_exists:
         ops.append(create(client_path))
     # 3. the service's old mappings (and mapping znodes nobody owns that we need)
     for key in owned:
@@ -315,17 +498,25 @@ def register(
         ops.append(create(paths.mapping_service(node.key, service_code)))
 
     session.commit(ops)
-    added = sorted(set(keys) - set(owned))
-    removed = sorted(set(owned) - set(keys))
     if existing is None:
         message = f"registered {service_code} with {len(nodes)} node(s)"
     else:
         message = (
             f"re-registered {service_code}: {len(nodes)} node(s)"
-            + (f", added {', '.join(added)}" if added else "")
-            + (f", removed {', '.join(removed)}" if removed else "")
+            + (f", added {', '.join(diff.added)}" if diff.added else "")
+            + (f", removed {', '.join(diff.removed)}" if diff.removed else "")
         )
     return RegistryOutcome("register", service_code, True, message, tuple(ops))
+
+
+def other_service_codes(client: "RegistrySession | KazooClient", service_code: str) -> tuple[str, ...]:
+    """Every service code registered in the ensemble besides ``service_code`` (the
+    children of /arcus/cache_list): who else would lose their registry if it stopped."""
+    session = as_session(client)
+    session.sync("/")
+    base = paths.cache_list()
+    children = session.children_many([base])[base] or []
+    return tuple(sorted(code for code in children if code != service_code))
 
 
 # -- unregister ------------------------------------------------------------------------
@@ -385,14 +576,20 @@ def unregister(
 
 
 __all__ = [
+    "ANY_NODE",
     "LiveNodesError",
     "MappingConflictError",
+    "NodeChange",
     "NodeMapping",
     "NotInitializedError",
+    "RegistrationDiff",
     "RegistryOutcome",
+    "RemovalNotConfirmedError",
     "arcus_timestamp",
     "init_arcus",
     "nodes_from_cluster_json",
+    "other_service_codes",
     "register",
+    "registration_diff",
     "unregister",
 ]

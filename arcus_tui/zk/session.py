@@ -19,7 +19,15 @@ from typing import Any, Callable, Iterable, Literal, Optional, Sequence
 
 from arcus_tui import netguard
 from kazoo.client import KazooClient
-from kazoo.exceptions import KazooException, NoNodeError, RolledBackError, ZookeeperError
+from kazoo.exceptions import (
+    ConnectionClosedError,
+    ConnectionLoss,
+    KazooException,
+    NoNodeError,
+    RolledBackError,
+    SessionExpiredError,
+    ZookeeperError,
+)
 from kazoo.protocol.states import ZnodeStat
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,16 @@ class ReadOnlyError(RegistryError):
 
 class RegistryConnectionError(RegistryError):
     """The ensemble could not be reached (or stopped answering)."""
+
+
+class CommitOutcomeUnknown(RegistryConnectionError):
+    """The connection went away while a transaction was in flight: ZooKeeper applied all of
+    it or none of it, and we cannot tell which. Every registry step builds its transaction
+    from what is there now, so running the same step again converges either way."""
+
+
+LOST_CONNECTION = (ConnectionLoss, SessionExpiredError, ConnectionClosedError)
+"""What kazoo raises when the session's connection drops under a request."""
 
 
 class TransactionError(RegistryError):
@@ -189,6 +207,9 @@ class RegistrySession:
             return async_result.get(timeout=self.op_timeout)
         except self._client.handler.timeout_exception as exc:
             raise RegistryConnectionError(f"ZooKeeper did not answer within {self.op_timeout:g} s: {what}") from exc
+        except LOST_CONNECTION as exc:
+            raise RegistryConnectionError(
+                f"lost the connection to ZooKeeper ({type(exc).__name__}) during {what}") from exc
 
     def exists(self, path: str, watch: Optional[Callable] = None) -> Optional[ZnodeStat]:
         return self._wait(self._client.exists_async(path, watch=watch), f"exists {path}")
@@ -263,7 +284,7 @@ class RegistrySession:
                 tx.check(op.path, op.version)
             else:  # pragma: no cover - TxOp.kind is a Literal
                 raise ValueError(f"unknown transaction op {op.kind!r}")
-        results = self._wait(tx.commit_async(), f"transaction of {len(ops)} operations")
+        results = self._commit_wait(tx.commit_async(), len(ops))
         failures = [(i, r) for i, r in enumerate(results) if isinstance(r, BaseException)]
         if failures:
             index, cause = next(((i, r) for i, r in failures if not isinstance(r, RolledBackError)), failures[0])
@@ -275,6 +296,24 @@ class RegistrySession:
                 cause,
             ) from cause
         return list(results)
+
+    def _commit_wait(self, async_result: Any, count: int) -> list[Any]:
+        """The transaction's results; a connection lost (or a reply not received) after the
+        request was handed to kazoo leaves its outcome unknown, and we say so."""
+        try:
+            return async_result.get(timeout=self.op_timeout)
+        except self._client.handler.timeout_exception as exc:
+            raise self._outcome_unknown(f"no answer within {self.op_timeout:g} s", count) from exc
+        except LOST_CONNECTION as exc:
+            raise self._outcome_unknown(f"lost the connection ({type(exc).__name__})", count) from exc
+
+    @staticmethod
+    def _outcome_unknown(cause: str, count: int) -> CommitOutcomeUnknown:
+        return CommitOutcomeUnknown(
+            f"{cause} while a transaction of {count} operations was in flight: ZooKeeper may or may "
+            "not have applied it (all of it or none). Run the same command again: registry steps "
+            "read what is there and converge to the same tree either way."
+        )
 
     def create(self, path: str, data: bytes = b"", *, ephemeral: bool = False, makepath: bool = False) -> str:
         self.require_writable(f"create {path}")
@@ -294,6 +333,10 @@ class RegistrySession:
                 self._client.delete(path, recursive=True)
             except NoNodeError:
                 pass
+            except LOST_CONNECTION as exc:
+                raise RegistryConnectionError(
+                    f"lost the connection to ZooKeeper ({type(exc).__name__}) while deleting {path} "
+                    "(recursively: part of it may be gone; delete it again)") from exc
             return
         self._wait(self._client.delete_async(path), f"delete {path}")
 
@@ -319,6 +362,7 @@ def as_session(client: "RegistrySession | KazooClient") -> RegistrySession:
 
 
 __all__ = [
+    "CommitOutcomeUnknown",
     "KazooException",
     "ReadOnlyError",
     "RegistryConnectionError",

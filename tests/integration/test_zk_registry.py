@@ -25,6 +25,7 @@ from arcus_tui.zk.registry import (
     MappingConflictError,
     NodeMapping,
     NotInitializedError,
+    RemovalNotConfirmedError,
     init_arcus,
     nodes_from_cluster_json,
     register,
@@ -182,7 +183,10 @@ def test_reregister_keeps_created_sets_modified_and_replaces_mappings(zk_session
 
     # drop 127.0.0.2:11211, add 127.0.0.4:11211, change every node's memlimit
     changed = cluster("test", ("127.0.0.1", "11211"), ("127.0.0.1", "11212"), ("127.0.0.4", "11211"), memlimit="200")
-    outcome = do_register(zk_session, changed, T2)
+    with pytest.raises(RemovalNotConfirmedError, match="127.0.0.2:11211"):  # not without the operator's consent
+        do_register(zk_session, changed, T2)
+    outcome = register(zk_session, "test", changed, nodes_from_cluster_json(changed), now=lambda: T2,
+                       allowed_removals={"127.0.0.2:11211"})
     assert outcome.changed
     assert "added 127.0.0.4:11211" in outcome.message and "removed 127.0.0.2:11211" in outcome.message
 

@@ -2,7 +2,9 @@
 
 `s` runs the whole setup plan, `r` runs it again for only what did not succeed
 (the runner is given the previous `DeployReport`), `t` runs the teardown after
-the operator types `Delete <service_code>`. A run is a Textual worker on the
+the operator types `Delete <service_code>` under the list of every process it stops.
+When the register step would remove a node registered under the service code, the
+engine asks and a modal wants the service code typed. A run is a Textual worker on the
 app's own loop; the runner's sink is an `EngineFeed`, so every engine event
 reaches this pane's matrix and the Logs tab as one `EngineEvent` message.
 
@@ -27,18 +29,20 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Static
 
-from arcus_tui.deploy.plan import REGISTRY, Plan, PlanOptions, setup_plan, teardown_plan
+from arcus_tui.deploy.plan import Plan, PlanOptions, setup_plan, teardown_plan
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import EventSink, HostState
 from arcus_tui.model import Cluster
 from arcus_tui.ssh.connect import Password
 from arcus_tui.ssh.hostkeys import HostKeyQuestion
+from arcus_tui.zk.registry import RegistrationDiff
 from arcus_tui.zk.session import ReadOnlyError
 
 from ..context import AppContext
 from ..screens.ask_host_key import AskHostKeyScreen
 from ..screens.ask_password import AskPasswordScreen
+from ..screens.confirm_register import ConfirmRegisterScreen
 from ..screens.confirm_teardown import ConfirmTeardownScreen
 from ..widgets.setup_matrix import STEP_COLUMN, TIME_COLUMN, SetupMatrix, cell_label, format_duration
 from ..widgets.setup_messages import EngineEvent, EngineFeed, TakesEngineEvents, engine_listeners
@@ -53,14 +57,20 @@ KIND_TITLES = {"setup": "Setup", "retry": "Retry", "teardown": "Teardown"}
 TICK_SECONDS = 0.1
 
 
+MAX_EFFECTS_PER_STEP = 6  # the modal must fit a 200-node teardown
+
+
 def teardown_lines(cluster: Cluster, plan: Plan) -> list[str]:
-    """What the teardown does, in the confirm modal's words."""
+    """What the teardown does, in the confirm modal's words: each step, and indented under
+    it each process it stops and where (`Plan.effects`), the longest lists cut short."""
     lines = []
     for step in plan.steps:
-        if step.targets == (REGISTRY,):
-            lines.append(f"{step.title} in ZooKeeper ({cluster.connect_string})")
-        else:
-            lines.append(f"{step.title} on {', '.join(step.targets)}")
+        lines.append(step.title)
+        effects = plan.subset({step.id}).effects()
+        shown = effects if len(effects) <= MAX_EFFECTS_PER_STEP else effects[:MAX_EFFECTS_PER_STEP - 1]
+        lines += [f"    {effect}" for effect in shown]
+        if len(shown) < len(effects):
+            lines.append(f"    … and {len(effects) - len(shown)} more")
     return lines
 
 
@@ -142,7 +152,7 @@ class SetupPane(Vertical, TakesEngineEvents):
     def action_start(self) -> None:
         if self.cluster is None:
             return
-        self._launch("setup", setup_plan(self.cluster, PlanOptions()), None)
+        self._launch("setup", setup_plan(self.cluster, PlanOptions(ask_removal=self._ask_removal)), None)
 
     def action_retry(self) -> None:
         if self.report is None:
@@ -291,6 +301,10 @@ class SetupPane(Vertical, TakesEngineEvents):
     async def _ask_host_key(self, question: HostKeyQuestion) -> bool:
         """The runner's `on_unknown_host_key`: the operator compares the fingerprint and answers."""
         return bool(await self._ask(AskHostKeyScreen(question)))
+
+    async def _ask_removal(self, diff: RegistrationDiff) -> bool:
+        """The register step's `ask_removal`: the service code typed, or no."""
+        return bool(await self._ask(ConfirmRegisterScreen(diff)))
 
     # --- events ---------------------------------------------------------------------------
 

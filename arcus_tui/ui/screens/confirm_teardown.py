@@ -45,7 +45,9 @@ class ConfirmTeardownScreen(DialogScreen[bool]):
             box.border_title = f"Tear down {self.service_code}"
             box.border_subtitle = "enter to confirm · esc to cancel"
             lines = [Content("This will:")]
-            lines += [Content(f"  • {line}") for line in self.what]
+            # an indented line details the item above it (e.g. one process of a step)
+            lines += [Content(f"      {line.strip()}" if line.startswith(" ") else f"  • {line}")
+                      for line in self.what]
             lines.append(Content(""))
             lines.append(Content.assemble("Type ", (self.phrase, "bold $error"), " to go on:"))
             yield Static(Content("\n").join(lines), id="confirm-what")
