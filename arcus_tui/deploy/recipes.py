@@ -8,6 +8,7 @@ plan can print exactly what will run.
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from typing import Optional
 
 from arcus_tui.model import Cluster, Host, Node
@@ -25,26 +26,43 @@ def zoo_cfg(cluster: Cluster, host: Host, home: Optional[str] = None) -> str:
     runner asks the host); otherwise the Linux convention is assumed."""
     settings = cluster.zookeeper
     layout = InstallLayout(host.install_dir)
-    lines = [
-        "# written by arcus-tui; ARCUS defaults (naver/arcus scripts/conf/zoo.cfg)",
-        f"maxClientCnxns={settings.max_client_cnxns}",
-        f"tickTime={settings.tick_time}",
-        f"initLimit={settings.init_limit}",
-        f"syncLimit={settings.sync_limit}",
-        f"dataDir={expand_home(layout.zookeeper_data_dir, host, home)}",
-        f"clientPort={settings.client_port}",
+    entries = [
+        ("maxClientCnxns", settings.max_client_cnxns),
+        ("tickTime", settings.tick_time),
+        ("initLimit", settings.init_limit),
+        ("syncLimit", settings.sync_limit),
+        ("dataDir", expand_home(layout.zookeeper_data_dir, host, home)),
+        ("clientPort", settings.client_port),
     ]
     if cluster.bind_address:
-        lines.append(f"clientPortAddress={host.address}")
-    lines += [
-        "4lw.commands.whitelist=*",
-        f"minSessionTimeout={settings.min_session_timeout}",
-        f"maxSessionTimeout={settings.max_session_timeout}",
+        entries.append(("clientPortAddress", host.address))
+    entries += [
+        ("4lw.commands.whitelist", "*"),
+        ("minSessionTimeout", settings.min_session_timeout),
+        ("maxSessionTimeout", settings.max_session_timeout),
     ]
     for member in cluster.zookeeper_hosts:
-        myid = cluster.myid(member)
-        lines.append(f"server.{myid}={member.address}:{settings.quorum_port}:{settings.election_port}")
-    return "\n".join(lines) + "\n"
+        entries.append((f"server.{cluster.myid(member)}",
+                        f"{member.address}:{settings.quorum_port}:{settings.election_port}"))
+    lines = ["# written by arcus-tui; ARCUS defaults (naver/arcus scripts/conf/zoo.cfg)"]
+    return "\n".join(lines + [f"{key}={properties_value(value)}" for key, value in entries]) + "\n"
+
+
+def properties_value(value: object) -> str:
+    """`value` as java.util.Properties reads it back: ZooKeeper loads zoo.cfg with
+    Properties.load (ISO-8859-1, backslash escapes), so a backslash, a control character and
+    anything outside printable ASCII are escaped. One value stays one line, whatever it holds:
+    the model refuses such values, this is the second line of defence (e.g. a remote $HOME)."""
+    out = []
+    for ch in str(value):
+        if ch == "\\":
+            out.append("\\\\")
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:  # \uXXXX per UTF-16 unit, as Java strings hold it
+            units = ch.encode("utf-16-be")
+            out += [f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)]
+    return "".join(out)
 
 
 def expand_home(path: str, host: Host, home: Optional[str] = None) -> str:
@@ -62,6 +80,71 @@ def myid(cluster: Cluster, host: Host) -> str:
 
 PID = '"$pid"'  # the shell variable the pidfile snippets read the pid into
 
+ZOOKEEPER_MAIN_CLASS = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+"""zkServer.sh runs `java ... <this class> <zoo.cfg>`."""
+
+
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """What the command line of a process we started carries: each phrase (consecutive argv
+    words, `~/` paths as the login shell expands them) must appear in it. A pidfile can name a
+    process that is not ours (a PID reused after a reboot, another node's file copied over):
+    only a process that carries its identity is trusted as running, or signalled."""
+
+    what: str  # for messages: "memcached :11211", "ZooKeeper"
+    phrases: tuple[tuple[str, ...], ...]
+
+    def shell_test(self, pid: str = PID) -> str:
+        """Shell test: the command line of `pid` (NULs read as spaces) has every phrase."""
+        command_line = f"cmd=\" $(tr '\\0' ' ' </proc/{pid}/cmdline 2>/dev/null) \""
+        cases = [f"case $cmd in *{_pattern(phrase)}*) ;; *) false ;; esac" for phrase in self.phrases]
+        return " && ".join([command_line] + cases)
+
+    def matches(self, command_line: str) -> bool:
+        """The same test in Python, on /proc/PID/cmdline with NULs read as spaces (sandbox use:
+        absolute paths only)."""
+        text = f" {command_line} "
+        return all(f" {' '.join(phrase)} " in text for phrase in self.phrases)
+
+
+def _pattern(phrase: tuple[str, ...]) -> str:
+    """A case pattern matching ` word word ` literally (quoted, so no word can glob)."""
+    words = [shell_path(word) if word.startswith("~") else shlex.quote(word) for word in phrase]
+    return "' '" + "' '".join(words) + "' '"
+
+
+def memcached_identity(install_dir: str, port: int) -> ProcessIdentity:
+    """memcached of this install dir on this port: its binary (argv[0], or argv[1] under an
+    interpreter for the stand-in) and `-p PORT`, as `memcached_argv` writes them."""
+    layout = InstallLayout(install_dir)
+    return ProcessIdentity(f"memcached :{port}", ((layout.memcached_binary,), ("-p", str(port))))
+
+
+def zookeeper_identity(install_dir: str) -> ProcessIdentity:
+    """The ZooKeeper server of this install dir: `QuorumPeerMain <its zoo.cfg>`."""
+    return ProcessIdentity("ZooKeeper", ((ZOOKEEPER_MAIN_CLASS, InstallLayout(install_dir).zoo_cfg),))
+
+
+def identity_of_pidfile(pidfile: str) -> ProcessIdentity:
+    """The process a pidfile of the install layout belongs to; ValueError for any other path."""
+    directory, _, name = pidfile.rpartition("/")
+    install_dir, _, sub = directory.rpartition("/")
+    if sub == "pids" and name.startswith("memcached.") and name.endswith(".pid"):
+        port = name[len("memcached."):-len(".pid")]
+        if port.isascii() and port.isdigit() and InstallLayout(install_dir).memcached_pidfile(int(port)) == pidfile:
+            return memcached_identity(install_dir, int(port))
+    zookeeper_install = pidfile.removesuffix("/zookeeper/data/zookeeper_server.pid")
+    if zookeeper_install != pidfile and InstallLayout(zookeeper_install).zookeeper_pidfile == pidfile:
+        return zookeeper_identity(zookeeper_install)
+    raise ValueError(f"{pidfile} is no pidfile of the install layout; name the process it belongs to")
+
+
+def _read_pid(pidfile: str) -> str:
+    """Shell: read the pidfile into $pid; false unless it holds one positive number. (`kill -0 -1`
+    "succeeds" by signalling every process we may signal, and `kill -0 0` our own group.)"""
+    return (f'pid=$(cat {shell_path(pidfile)} 2>/dev/null) && '
+            'case $pid in ""|0*|*[!0-9]*) false ;; esac')
+
 
 def _running(pid: str) -> str:
     """Shell test: `pid` is a process that has not exited. A zombie (exited, not yet
@@ -69,33 +152,54 @@ def _running(pid: str) -> str:
     return f'kill -0 {pid} 2>/dev/null && ! ps -o stat= -p {pid} | grep -q "^ *Z"'
 
 
-def process_alive_test(pidfile: str) -> str:
-    """Shell test: true when the pidfile names a live process."""
-    return f"pid=$(cat {shell_path(pidfile)} 2>/dev/null) && {_running(PID)}"
+def _ours_running(identity: ProcessIdentity, pid: str = PID) -> str:
+    """Shell test: `pid` runs and is the process `identity` describes (a zombie's empty
+    command line fails the identity too)."""
+    return f"{_running(pid)} && {identity.shell_test(pid)}"
 
 
-def process_gone_test(pidfile: str) -> str:
-    """Shell test: true when there is no live process behind the pidfile (already stopped)."""
-    return f"! {{ {process_alive_test(pidfile)}; }}"
+def process_alive_test(pidfile: str, identity: Optional[ProcessIdentity] = None) -> str:
+    """Shell test: true when the pidfile names a live process that is the one it belongs to
+    (`identity`, by default the one the install layout gives the pidfile)."""
+    identity = identity or identity_of_pidfile(pidfile)
+    return f"{_read_pid(pidfile)} && {_ours_running(identity)}"
+
+
+def process_gone_test(pidfile: str, identity: Optional[ProcessIdentity] = None) -> str:
+    """Shell test: true when there is no live process of ours behind the pidfile (already stopped)."""
+    return f"! {{ {process_alive_test(pidfile, identity)}; }}"
+
+
+def clear_stale_pidfile(pidfile: str, identity: Optional[ProcessIdentity] = None) -> str:
+    """Shell: remove the pidfile unless it names our live process (a start runs only once the
+    plan found it not running; zkServer.sh would refuse to start over any live pid in it)."""
+    return f"{{ {process_alive_test(pidfile, identity)} || rm -f {shell_path(pidfile)}; }}"
 
 
 def zookeeper_start(host: Host) -> str:
     layout = InstallLayout(host.install_dir)
     return (
-        f"mkdir -p {shell_path(layout.zookeeper_log_dir)} && "
+        f"mkdir -p {shell_path(layout.zookeeper_log_dir)} && {clear_stale_pidfile(layout.zookeeper_pidfile)} && "
         f"ZOO_LOG_DIR={shell_path(layout.zookeeper_log_dir)} "
         f"ZOOPIDFILE={shell_path(layout.zookeeper_pidfile)} "
         f"{shell_path(layout.zk_server_script)} start {shell_path(layout.zoo_cfg)}"
     )
 
 
-def stop_by_pidfile(pidfile: str, signal: str) -> str:
-    """Signal the process named by `pidfile`, wait (bounded) until it is gone, then remove the file."""
+def stop_by_pidfile(pidfile: str, signal: str, identity: Optional[ProcessIdentity] = None) -> str:
+    """Signal the process named by `pidfile`, wait (bounded) until it is gone, then remove the file.
+    A pidfile that names no live process of ours (see `ProcessIdentity`) is stale: nothing is
+    signalled, the file is removed, and the stop succeeds (there is nothing of ours to stop)."""
+    identity = identity or identity_of_pidfile(pidfile)
     quoted = shell_path(pidfile)
     polls = STOP_WAIT_SECONDS * 10
+    stale = (f'if ! {{ {_read_pid(pidfile)} && {_ours_running(identity)}; }}; then '
+             f'echo "{identity.what} is not running: the pidfile names process ${{pid:-(none)}}, '
+             f'which is not it; not signalled, stale pidfile removed"; rm -f {quoted}; exit 0; fi')
     return (
-        f'pid=$(cat {quoted}) || exit 1; kill -{signal} "$pid" || exit 1; i=0; '
-        f"while {_running(PID)}; do i=$((i+1)); "
+        f"cat {quoted} >/dev/null || exit 1; {stale}; "
+        f'kill -{signal} "$pid" || exit 1; i=0; '
+        f"while {_ours_running(identity)}; do i=$((i+1)); "
         f'if [ "$i" -gt {polls} ]; then echo "process $pid still running after {STOP_WAIT_SECONDS}s" >&2; exit 1; fi; '
         f'sleep 0.1; done; rm -f {quoted}; echo "stopped process $pid"'
     )

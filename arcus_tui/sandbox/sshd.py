@@ -49,6 +49,31 @@ def find_sshd() -> Optional[str]:
     return None
 
 
+def command_line(pid: int) -> Optional[str]:
+    """/proc/PID/cmdline with its NULs read as spaces (as the remote pidfile checks read it),
+    or None when there is no such process or it has exited (a zombie's is empty)."""
+    if pid <= 0:
+        return None
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip() or None
+
+
+def sshd_command_line(pid: int) -> Optional[str]:
+    """The command line of `pid` when it is a running OpenSSH sshd (its executable, not just a
+    name on its command line, which any process can carry), else None. The listener rewrites
+    its title to `sshd: /usr/sbin/sshd -D -f CONFIG ... [listener] ...`, options included."""
+    try:
+        executable = os.readlink(f"/proc/{pid}/exe") if pid > 0 else ""
+    except OSError:
+        return None
+    if os.path.basename(executable.removesuffix(" (deleted)")) != "sshd":  # still sshd after an upgrade
+        return None
+    return command_line(pid)
+
+
 def check_loopback(address: str) -> str:
     """`address` if it is an IPv4 loopback address (127.0.0.0/8); ValueError otherwise."""
     try:

@@ -7,6 +7,7 @@ stopped with `sandbox down`, which stops by pidfiles."""
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -15,7 +16,9 @@ import pytest
 
 from tests.infra.require import missing, require_executable
 
-PASSWORD = "practice-pw"
+PASSWORD = secrets.token_hex(12)
+"""The practice logins are real accounts that outlive the session: their password is random for
+each session (hex, so that the UI test can type it key by key), never one written in the repository."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,14 @@ def practice_sandbox(tmp_path_factory, arcus_package) -> Iterator[Sandbox]:
 
 
 def _gateway_for(up, state_dir: Path, ssh_dir: Path) -> Sandbox:
-    """A private gateway ~/.ssh, a password file and the cluster file for the practice hosts."""
+    """A private gateway ~/.ssh, the sandbox's password file and the cluster file for the practice hosts."""
 
     from arcus_tui.model import load_cluster
     from arcus_tui.model.toml_writer import dump_cluster
 
     ssh_dir.chmod(0o700)
-    password_file = ssh_dir / "password"
-    password_file.write_text(PASSWORD + "\n")
-    password_file.chmod(0o600)
+    password_file = up.password_file  # the one `sandbox up` keeps (0600), as `setup --password-file` reads it
+    assert password_file.read_text() == PASSWORD + "\n"
     cluster_file = state_dir / "sandbox.toml"
     cluster_file.write_text(dump_cluster(up.cluster))
     fingerprints = tuple(host.host_key_fingerprint for host in up.hosts)

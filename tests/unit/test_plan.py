@@ -10,6 +10,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -97,9 +98,14 @@ def test_colocated_setup_has_every_step():
 
 def test_teardown_is_the_way_back():
     plan = teardown_plan(load_cluster(SEED))
-    assert [step.id for step in plan.steps] == [StepId.MEMCACHED_STOP, StepId.UNREGISTER, StepId.ZOOKEEPER_STOP]
+    # first the check that the ensemble serves no other service code, which the ZooKeeper stop waits for
+    assert [step.id for step in plan.steps] == [StepId.ENSEMBLE_UNSHARED, StepId.MEMCACHED_STOP, StepId.UNREGISTER,
+                                                StepId.ZOOKEEPER_STOP]
+    assert set(plan.step(StepId.ZOOKEEPER_STOP).depends_on) == {StepId.ENSEMBLE_UNSHARED, StepId.UNREGISTER}
     assert [step.id for step in teardown_plan(load_cluster(SEED), PlanOptions(stop_zookeeper=False)).steps] == [
         StepId.MEMCACHED_STOP, StepId.UNREGISTER]
+    external = teardown_plan(load_cluster(SAMPLES / "existing-zookeeper.toml"))
+    assert [step.id for step in external.steps] == [StepId.MEMCACHED_STOP, StepId.UNREGISTER]  # no member of ours
 
 
 def test_step_targets():
@@ -306,21 +312,60 @@ def arcus_options(root: str, *, port, memlimit, connections, threads, zk) -> lis
 
 
 FAKE_MEMCACHED = r"""#!/bin/bash
-# stand-in for arcus-memcached: records how it was called, writes the pid it is given to -P's file
+# stand-in for arcus-memcached: records how it was called, writes the pid it is given
+# ($FAKE_PID_<port>, else $FAKE_PID) to -P's file
 printf '%s\0' "$0" "$@" > "$FAKE_ARGV"
 printf '%s' "${ARCUS_CACHE_PUBLIC_IP-unset}" > "$FAKE_ARGV.ip"
+port=; pidfile=
 while [ $# -gt 0 ]; do
-    if [ "$1" = -P ]; then printf '%s\n' "${FAKE_PID:-999999}" > "$2"; fi
+    case "$1" in -P) pidfile=$2;; -p) port=$2;; esac
     shift
 done
+if [ -n "$pidfile" ]; then var="FAKE_PID_$port"; printf '%s\n' "${!var:-${FAKE_PID:-999999}}" > "$pidfile"; fi
 """
 
 FAKE_ZKSERVER = r"""#!/bin/bash
 printf '%s\0' "$0" "$@" > "$FAKE_ARGV"
 printf '%s\0' "${ZOO_LOG_DIR-unset}" "${ZOOPIDFILE-unset}" > "$FAKE_ARGV.env"
-mkdir -p "$(dirname "$ZOOPIDFILE")"  # as zkServer.sh start does
+mkdir -p "$(dirname "$ZOOPIDFILE")"  # as zkServer.sh start does, which also refuses a pidfile with a live pid:
+if [ -f "$ZOOPIDFILE" ] && kill -0 "$(cat "$ZOOPIDFILE")" 2>/dev/null; then
+    echo "already running as process $(cat "$ZOOPIDFILE")."; exit 1
+fi
 printf '%s\n' "${FAKE_PID:-999999}" > "$ZOOPIDFILE"
 """
+
+ZOOKEEPER_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+
+
+def daemon_argv(*words: str, ignore_signals: bool = False) -> list[str]:
+    """A long-running stand-in for a daemon whose command line carries `words`, as the real
+    one's does (memcached: its binary and `-p PORT`; ZooKeeper: `...QuorumPeerMain <zoo.cfg>`).
+    It dies of SIGINT and SIGTERM like the real ones, or ignores both; it ignores SIGUSR2 last,
+    to say that it is ready (`wait_until_ready`)."""
+    action = "signal.SIG_IGN" if ignore_signals else "signal.SIG_DFL"
+    code = (f"import signal, time; signal.signal(signal.SIGINT, {action}); "
+            f"signal.signal(signal.SIGTERM, {action}); signal.signal(signal.SIGUSR2, signal.SIG_IGN); time.sleep(60)")
+    return [sys.executable, "-c", code, *words]
+
+
+def memcached_like(install_dir: Path, port: int, **options) -> list[str]:
+    return daemon_argv(str(install_dir / "bin" / "memcached"), "-d", "-p", str(port), **options)
+
+
+def zookeeper_like(install_dir: Path) -> list[str]:
+    return daemon_argv("-cp", "x.jar", ZOOKEEPER_MAIN, str(install_dir / "zookeeper" / "conf" / "zoo.cfg"))
+
+
+def wait_until_ready(process) -> None:
+    """Until a `daemon_argv` stand-in has set up its signals (it then ignores SIGUSR2)."""
+    ready = 1 << (signal.SIGUSR2 - 1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        if int(next(line for line in status.splitlines() if line.startswith("SigIgn:")).split()[1], 16) & ready:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the stand-in daemon never got ready")
 
 
 def install_fake(path: Path, script: str) -> None:
@@ -505,6 +550,8 @@ def live_process():
 
     def start(*argv):
         process = subprocess.Popen(list(argv) or ["sleep", "60"])
+        if argv and argv[0] == sys.executable:
+            wait_until_ready(process)  # a daemon_argv stand-in
         reaper = threading.Thread(target=process.wait, daemon=True)
         reaper.start()
         started.append(process)
@@ -534,7 +581,7 @@ def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_p
     assert expand(myid.path, home) == f"{data_dir}/myid"
 
     # zookeeper-start: zkServer.sh gets the zoo.cfg that is written, and the pidfile the checks look at
-    zk_process, _ = live_process()
+    zk_process, _ = live_process(*zookeeper_like(root))
     (zk_start,) = setup.step(StepId.ZOOKEEPER_START).actions["h1"]
     assert bash(zk_start.unless, home).returncode != 0  # not running yet
     result = bash(zk_start.command, home, FAKE_ARGV=str(tmp_path / "zk"), FAKE_PID=str(zk_process.pid))
@@ -547,8 +594,9 @@ def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_p
     assert bash(zk_start.unless, home).returncode == 0  # now "already running"
 
     # memcached-start: argv, -P pidfile and the already-running check all use the literal directory
-    mc_process, _ = live_process()
-    started = start_memcached(setup, home, tmp_path, FAKE_PID=str(mc_process.pid))
+    mc_processes = {port: live_process(*memcached_like(root, port))[0] for port in (11211, 11212)}
+    started = start_memcached(setup, home, tmp_path,
+                              **{f"FAKE_PID_{port}": str(process.pid) for port, process in mc_processes.items()})
     assert set(started) == {11211, 11212}
     for port, (argv, _, action) in started.items():
         assert argv[0] == f"{root}/bin/memcached"
@@ -558,7 +606,7 @@ def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_p
             zk="127.0.1.1:2181")
         pidfile = Path(dict(pairs)["-P"])
         assert pidfile.parent.is_dir() and str(pidfile).startswith(f"{root}/")
-        assert pidfile.read_text().strip() == str(mc_process.pid)
+        assert pidfile.read_text().strip() == str(mc_processes[port].pid)
         assert bash(action.unless, home).returncode == 0  # alive: the start would be skipped
     # nothing was created under an expanded $USER, a split word or a command substitution
     assert sorted(p.name for p in (home / "my arcus").iterdir()) == ["$USER;x 'q' `id`"]
@@ -569,7 +617,8 @@ def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_p
     assert bash(stop_11211.unless, home).returncode != 0  # not gone yet
     result = bash(stop_11211.command, home)
     assert result.returncode == 0, result.stderr
-    mc_process.wait(timeout=5)
+    mc_processes[11211].wait(timeout=5)
+    assert mc_processes[11212].poll() is None  # the other node is not touched
     assert not Path(dict(options(started[11211][0][1:]))["-P"]).exists()
     assert Path(dict(options(started[11212][0][1:]))["-P"]).exists()  # the other node's file is left alone
     assert bash(stop_11211.unless, home).returncode == 0  # gone: the stop would be skipped
@@ -612,7 +661,7 @@ def test_memcached_stop_really_stops_the_process_and_removes_the_pidfile(tmp_pat
     home = tmp_path / "home"
     cluster = _solo()
     pidfile = _pidfile_of(cluster, home, tmp_path)
-    process, reaper = live_process()
+    process, reaper = live_process(*memcached_like(home / "arcus", 11211))
     pidfile.write_text(f"{process.pid}\n")
     stop = _stop_action(cluster, StepId.MEMCACHED_STOP, "solo")
     began = time.monotonic()
@@ -629,7 +678,7 @@ def test_zookeeper_stop_really_stops_the_process(tmp_path, live_process):
     home = tmp_path / "home"
     cluster = _solo()
     install_fake(home / "arcus" / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
-    process, reaper = live_process()
+    process, reaper = live_process(*zookeeper_like(home / "arcus"))
     (start,) = setup_plan(cluster).step(StepId.ZOOKEEPER_START).actions["solo"]
     assert bash(start.command, home, FAKE_ARGV=str(tmp_path / "zk"), FAKE_PID=str(process.pid)).returncode == 0
     zk_pidfile = Path(read_argv(tmp_path / "zk.env")[1])
@@ -646,10 +695,7 @@ def test_stop_gives_up_after_a_bounded_wait(tmp_path, live_process, monkeypatch)
     home = tmp_path / "home"
     cluster = _solo()
     pidfile = _pidfile_of(cluster, home, tmp_path)
-    stubborn, _ = live_process("sh", "-c", "trap '' INT TERM; exec sleep 60")
-    deadline = time.monotonic() + 10  # the traps are set once sh has exec'd sleep
-    while Path(f"/proc/{stubborn.pid}/comm").read_text().strip() != "sleep" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    stubborn, _ = live_process(*memcached_like(home / "arcus", 11211, ignore_signals=True))
     pidfile.write_text(f"{stubborn.pid}\n")
     stop = _stop_action(cluster, StepId.MEMCACHED_STOP, "solo")
     began = time.monotonic()
@@ -677,8 +723,9 @@ def test_process_alive_and_gone_tests(tmp_path, live_process, pidfile_name):
     pidfile = tmp_path / pidfile_name
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     plan_path = "~/" + pidfile_name
-    alive = recipes.process_alive_test(plan_path)
-    gone = recipes.process_gone_test(plan_path)
+    identity = recipes.memcached_identity("~/arcus", 11211)
+    alive = recipes.process_alive_test(plan_path, identity)
+    gone = recipes.process_gone_test(plan_path, identity)
 
     def truth():
         return bash(alive, home).returncode == 0, bash(gone, home).returncode == 0
@@ -688,12 +735,140 @@ def test_process_alive_and_gone_tests(tmp_path, live_process, pidfile_name):
     assert truth() == (False, True)  # empty pidfile
     pidfile.write_text("not-a-pid\n")
     assert truth() == (False, True)
-    process, reaper = live_process()
+    process, reaper = live_process(*memcached_like(home / "arcus", 11211))
     pidfile.write_text(f"{process.pid}\n")
     assert truth() == (True, False)  # a live process
     process.kill()
     reaper.join(timeout=5)
     assert truth() == (False, True)  # the process is gone, the pidfile stayed
+
+
+# --- a pidfile that names somebody else's process ----------------------------
+# After a reboot (or a crash and a long wait) the PID in a pidfile can belong to anything.
+# The start must not skip the node as "already running", and the stop must not signal it.
+
+SHELLS = ["bash", "sh"]  # the login shell of a host may be dash
+
+
+def in_shell(shell: str, command: str, home: Path, timeout: float = 20) -> subprocess.CompletedProcess:
+    environment = {"HOME": str(home), "PATH": os.environ["PATH"], "LANG": "C"}
+    return subprocess.run([shell, "-c", command], env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def _start_action(cluster, step_id, host_name, index=0):
+    return setup_plan(cluster).step(step_id).actions[host_name][index]
+
+
+def _solo_with_pidfiles(home: Path):
+    """The solo cluster, its memcached and ZooKeeper pidfiles (as the processes would write them)."""
+    pids = home / "arcus" / "pids"
+    zk_data = home / "arcus" / "zookeeper" / "data"
+    pids.mkdir(parents=True)
+    zk_data.mkdir(parents=True)
+    return _solo(), pids / "memcached.11211.pid", zk_data / "zookeeper_server.pid"
+
+
+def _strangers(home: Path):
+    """Processes a stale pidfile may name: unrelated, another node of the same install, another install's."""
+    return {
+        "sleep": ["sleep", "30"],
+        "another node": memcached_like(home / "arcus", 11212),
+        "another install": memcached_like(home / "other", 11211),
+    }
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("stranger", ["sleep", "another node", "another install"])
+def test_a_memcached_pidfile_naming_another_process_counts_as_not_running(tmp_path, live_process, shell, stranger):
+    home = tmp_path / "home"
+    cluster, pidfile, _ = _solo_with_pidfiles(home)
+    process, _ = live_process(*_strangers(home)[stranger])
+    pidfile.write_text(f"{process.pid}\n")
+    start = _start_action(cluster, StepId.MEMCACHED_START, "solo")
+    stop = _stop_action(cluster, StepId.MEMCACHED_STOP, "solo")
+    assert in_shell(shell, start.unless, home).returncode != 0  # the node is started, not skipped as running
+    assert in_shell(shell, stop.unless, home).returncode == 0  # and the teardown has nothing to stop
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_zookeeper_pidfile_naming_another_process_counts_as_not_running(tmp_path, live_process, shell):
+    home = tmp_path / "home"
+    cluster, _, pidfile = _solo_with_pidfiles(home)
+    process, _ = live_process("sleep", "30")
+    pidfile.write_text(f"{process.pid}\n")
+    start = _start_action(cluster, StepId.ZOOKEEPER_START, "solo")
+    stop = _stop_action(cluster, StepId.ZOOKEEPER_STOP, "solo")
+    assert in_shell(shell, start.unless, home).returncode != 0
+    assert in_shell(shell, stop.unless, home).returncode == 0
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("stranger", ["sleep", "another node", "another install"])
+def test_memcached_stop_never_signals_another_process(tmp_path, live_process, shell, stranger):
+    home = tmp_path / "home"
+    cluster, pidfile, _ = _solo_with_pidfiles(home)
+    process, _ = live_process(*_strangers(home)[stranger])
+    pidfile.write_text(f"{process.pid}\n")
+    result = in_shell(shell, _stop_action(cluster, StepId.MEMCACHED_STOP, "solo").command, home)
+    time.sleep(0.2)  # a signal, had one been sent, has landed by now
+    assert process.poll() is None, "a process that is not this node was signalled"
+    assert result.returncode == 0, result.stderr  # this node is not running: nothing to stop
+    said = result.stdout + result.stderr
+    assert f"process {process.pid}" in said and "not signalled" in said
+    assert not pidfile.exists()  # the stale pidfile is gone, so nothing trusts it again
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_zookeeper_stop_never_signals_another_process(tmp_path, live_process, shell):
+    home = tmp_path / "home"
+    cluster, _, pidfile = _solo_with_pidfiles(home)
+    process, _ = live_process(*memcached_like(home / "arcus", 11211))  # ours, but not ZooKeeper
+    pidfile.write_text(f"{process.pid}\n")
+    result = in_shell(shell, _stop_action(cluster, StepId.ZOOKEEPER_STOP, "solo").command, home)
+    time.sleep(0.2)
+    assert process.poll() is None, "a process that is not ZooKeeper was signalled"
+    assert result.returncode == 0, result.stderr
+    assert not pidfile.exists()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_zookeeper_starts_over_a_stale_pidfile_that_names_a_live_process(tmp_path, live_process, shell):
+    """zkServer.sh itself refuses to start while its pidfile names any live pid."""
+    home = tmp_path / "home"
+    cluster, _, pidfile = _solo_with_pidfiles(home)
+    install_fake(home / "arcus" / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
+    stranger, _ = live_process("sleep", "30")
+    pidfile.write_text(f"{stranger.pid}\n")
+    ours, _ = live_process(*zookeeper_like(home / "arcus"))
+    start = _start_action(cluster, StepId.ZOOKEEPER_START, "solo")
+    environment = {"HOME": str(home), "PATH": os.environ["PATH"], "LANG": "C",
+                   "FAKE_ARGV": str(tmp_path / "zk"), "FAKE_PID": str(ours.pid)}
+    result = subprocess.run([shell, "-c", start.command], env=environment, capture_output=True, text=True,
+                            timeout=20)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert pidfile.read_text().strip() == str(ours.pid)
+    assert stranger.poll() is None
+    assert in_shell(shell, start.unless, home).returncode == 0  # and now it is running
+
+
+@pytest.mark.parametrize("content", ["-1", "0", "1 2", "$(touch pwned)", "../../1"])
+def test_a_pidfile_with_something_else_than_one_pid_names_no_process(tmp_path, content):
+    """`kill -0 -1` succeeds (it "signals" every process we may signal): never trust it."""
+    home = tmp_path / "home"
+    cluster, pidfile, _ = _solo_with_pidfiles(home)
+    pidfile.write_text(content + "\n")
+    start = _start_action(cluster, StepId.MEMCACHED_START, "solo")
+    assert in_shell("bash", start.unless, home).returncode != 0
+    assert not (home / "pwned").exists() and not Path("pwned").exists()
+
+
+def test_the_identity_of_a_pidfile_follows_the_install_layout():
+    memcached = recipes.identity_of_pidfile("~/my arcus/pids/memcached.11212.pid")
+    assert memcached == recipes.memcached_identity("~/my arcus", 11212)
+    assert recipes.identity_of_pidfile("/opt/arcus/zookeeper/data/zookeeper_server.pid") == \
+        recipes.zookeeper_identity("/opt/arcus")
+    with pytest.raises(ValueError):
+        recipes.identity_of_pidfile("/var/run/something.pid")
 
 
 # --- registry steps -----------------------------------------------------------
