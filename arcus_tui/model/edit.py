@@ -260,7 +260,15 @@ class ClusterDocument:
         return True
 
 
+def write_target(path: Path) -> Path:
+    """The file a save must replace: a symlinked cluster file is written through to what the
+    link points at (so the link stays a link); any other path is itself."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def write_atomically(path: Path, text: str) -> None:
+    """Temp file beside the real file, fsync, rename over it; through a symlink, its target."""
+    path = write_target(path)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:

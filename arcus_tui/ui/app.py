@@ -84,10 +84,14 @@ class ArcusApp(App[None]):
         for notice in self.notices:
             self.notify(notice, title="Warning", severity="warning", timeout=15)
 
+    def main_screen(self) -> Optional[MainScreen]:
+        return next((screen for screen in self.screen_stack if isinstance(screen, MainScreen)), None)
+
     async def action_quit(self) -> None:
-        """Quit; with unsaved layout edits in the Grid, ask first."""
-        main = next((screen for screen in self.screen_stack if isinstance(screen, MainScreen)), None)
-        if main is None or not main.unsaved:
+        """Quit; when that would lose something (a run in progress, unsaved layout edits), ask first."""
+        main = self.main_screen()
+        question = main.gate.quit_question() if main is not None else None
+        if question is None:
             self.exit()
             return
         if isinstance(self.screen, ConfirmScreen):
@@ -97,8 +101,7 @@ class ArcusApp(App[None]):
             if yes:
                 self.exit()
 
-        self.push_screen(ConfirmScreen("Unsaved changes",
-                                       f"{self.path} has unsaved layout changes. Quit without saving?"), answer)
+        self.push_screen(ConfirmScreen("Quit arcus-tui?", question), answer)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -192,6 +192,10 @@ def run_start(args) -> int:
     if not plan.steps:
         print("nothing to do: no such role on the chosen hosts")
         return EXIT_OK
+    print_effects(f"This will, for service code {cluster.service_code}:", plan.effects())
+    if not args.yes and not confirm("Start these processes? [y/N]"):
+        print("not confirmed (pass --yes)", file=sys.stderr)
+        return EXIT_USAGE
     return execute(cluster, plan, _runner_options(args))
 
 

@@ -16,6 +16,7 @@ from arcus_tui.ui.panes.logs import LogsPane
 from arcus_tui.ui.panes.setup import SetupPane
 from arcus_tui.ui.screens.ask_host_key import AskHostKeyScreen
 from arcus_tui.ui.screens.ask_password import AskPasswordScreen
+from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
 from arcus_tui.ui.screens.confirm_teardown import ConfirmTeardownScreen
 from arcus_tui.zk.status import Health, read_service_status
 from tests.e2e.test_setup_sandbox import listeners_on, node_processes, wait_until
@@ -28,7 +29,8 @@ RUN_TIMEOUT = 90.0
 
 
 async def operate(app: ArcusApp, pilot, pane: SetupPane, runs: int, sandbox, seen: dict) -> None:
-    """Answer what the run asks until it is over: host keys by fingerprint, the password once."""
+    """Answer what the run asks until it is over: the setup question, host keys by fingerprint,
+    the password once."""
     deadline = time.monotonic() + RUN_TIMEOUT
     answered = seen.setdefault("screens", set())
     while pane.running or pane.run_number < runs:
@@ -36,6 +38,10 @@ async def operate(app: ArcusApp, pilot, pane: SetupPane, runs: int, sandbox, see
         screen = app.screen
         if id(screen) in answered:
             pass  # still closing
+        elif isinstance(screen, ConfirmSetupScreen):
+            answered.add(id(screen))
+            seen["setup_questions"] = seen.get("setup_questions", 0) + 1
+            await pilot.press("y")
         elif isinstance(screen, AskHostKeyScreen):
             answered.add(id(screen))
             question = screen.question

@@ -153,6 +153,24 @@ def test_failed_save_leaves_the_file_and_no_temp(document, monkeypatch):
     assert sorted(p.name for p in document.path.parent.iterdir()) == ["cluster.toml"]
 
 
+def test_save_through_a_symlink_keeps_the_link_and_writes_its_target(tmp_path):
+    real_dir = tmp_path / "configs"
+    real_dir.mkdir()
+    target = real_dir / "cluster.toml"
+    target.write_text(TEXT, encoding="utf-8")
+    target.chmod(0o640)
+    link = tmp_path / "current.toml"
+    link.symlink_to(Path("configs") / "cluster.toml")  # relative, as operators make them
+    document = ClusterDocument.load(link)
+    document.apply(add_port, "cache002.arcus", 11213)
+    assert document.save() is True
+    assert link.is_symlink() and os.readlink(link) == str(Path("configs") / "cluster.toml")
+    assert check_cluster_file(target).cluster.host("cache002.arcus").ports == (11211, 11212, 11213)
+    assert oct(target.stat().st_mode & 0o777) == oct(0o640)
+    assert sorted(p.name for p in real_dir.iterdir()) == ["cluster.toml"]  # the temp file went beside the target
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["configs", "current.toml"]
+
+
 def test_a_file_with_errors_cannot_be_edited(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(TEXT.replace("[11211, 11212]", "[11211, 70000]", 1), encoding="utf-8")

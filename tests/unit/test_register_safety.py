@@ -600,6 +600,8 @@ async def test_app_asks_for_the_service_code_before_register_removes_mappings(cl
         pane = app.screen.query_one(SetupPane)
         pane.runner_factory = Runner
         await pilot.press("2", "s")
+        await pilot.pause()
+        await pilot.press("y")  # the setup question comes first
         for answer in ("wrong", "test-cloud"):
             for _ in range(100):
                 if isinstance(app.screen, ConfirmRegisterScreen):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from textual.geometry import Region
 from textual.widgets import TabbedContent
 
 from arcus_tui.model import parse_cluster
@@ -58,6 +61,18 @@ def cluster():
 
 def box_text(box: HostBox) -> str:
     return box.render().plain
+
+
+def drawn(widget) -> str:
+    """The widget as drawn on the screen now: every visible line, border included."""
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
+
+
+async def wait_for_text(pilot, widget, text: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in drawn(widget):
+        assert time.monotonic() < deadline, f"{text!r} never drawn; on screen:\n{drawn(widget)}"
+        await pilot.pause(0.05)
 
 
 def focused_host(app: ArcusApp) -> str | None:
@@ -190,9 +205,15 @@ async def test_zookeeper_tab_is_the_registry_browser(cluster):
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("4")
         pane = app.screen.query_one(TabbedContent).active_pane
-        text = pane.query_one("#zk-message").render().plain
-        # the sample's 10.0.0.x ensemble is refused by the loopback guard: the pane says so, no traceback
-        assert "ZooKeeper" in text and "10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181" in text
+        message = pane.query_one("#zk-message")
+        # The pane really tries: the sample's 10.0.0.x ensemble is refused by the loopback guard, and the
+        # pane draws that answer (not only its "Connecting to ..." line), with the way to retry; no traceback.
+        await wait_for_text(pilot, message, "Cannot connect to ZooKeeper")
+        text = drawn(message)
+        assert "10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181" in text
+        assert "not a loopback address" in text and "Press r to try again." in text
+        assert "Connecting to" not in text
+        assert "failed" in drawn(pane.query_one("#zk-status"))
 
 
 async def test_back_to_grid_restores_the_focused_box(cluster):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from textual.geometry import Region
+
 from arcus_tui.model import check_cluster_file
 from arcus_tui.ui.app import ArcusApp
 from arcus_tui.ui.screens.edit_prompts import AskNumberScreen, ConfirmScreen
@@ -39,6 +41,20 @@ def box(app: ArcusApp, name: str) -> HostBox:
     return app.screen.query_one(HostGrid).box(name)
 
 
+def drawn_box(host_box: HostBox) -> str:
+    """The box as it is drawn on the screen (border, title and lines), not as the model says."""
+    return "\n".join(strip.text for strip in host_box.render_lines(Region(0, 0, *host_box.outer_size)))
+
+
+def drawn(app: ArcusApp, name: str) -> str:
+    return drawn_box(box(app, name))
+
+
+def shown_keys(app: ArcusApp) -> set[str]:
+    """The keys the footer shows now."""
+    return {active.binding.key for active in app.active_bindings.values() if active.binding.show}
+
+
 def summary(app: ArcusApp) -> str:
     return app.screen.query_one("#cluster-summary").render().plain
 
@@ -57,16 +73,16 @@ async def test_z_toggles_the_focused_hosts_zookeeper(cluster_file):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.focused.host.name == "cache001.arcus"
-        assert "ZooKeeper :2181 (myid 1)" in box(app, "cache001.arcus").text
+        assert "ZooKeeper :2181 (myid 1)" in drawn(app, "cache001.arcus")
         await pilot.press("z")
         await pilot.pause()
-        assert "ZooKeeper" not in box(app, "cache001.arcus").text
-        assert "ZooKeeper :2181 (myid 1)" in box(app, "cache002.arcus").text
+        assert "ZooKeeper" not in drawn(app, "cache001.arcus")
+        assert "ZooKeeper :2181 (myid 1)" in drawn(app, "cache002.arcus")
         assert app.focused.host.name == "cache001.arcus"
         assert "modified" in summary(app)
         await pilot.press("z")
         await pilot.pause()
-        assert "ZooKeeper :2181 (myid 1)" in box(app, "cache001.arcus").text
+        assert "ZooKeeper :2181 (myid 1)" in drawn(app, "cache001.arcus")
     assert cluster_file.read_text(encoding="utf-8") == TEXT  # never saved
 
 
@@ -81,7 +97,7 @@ async def test_plus_adds_a_node_and_ctrl_s_saves_with_comments(cluster_file):
         assert isinstance(screen, AskNumberScreen) and screen.suggested == 11213
         await pilot.press("enter")
         await pilot.pause()
-        assert "memcached :11213  100MB  6 threads" in box(app, "cache002.arcus").text
+        assert "memcached :11213  100MB  6 threads" in drawn(app, "cache002.arcus")
         assert "modified" in summary(app)
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -96,14 +112,14 @@ async def test_an_invalid_port_shows_the_problem_and_changes_nothing(cluster_fil
     app = make_app(cluster_file)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        before = box(app, "cache001.arcus").text
+        before = drawn(app, "cache001.arcus")
         await pilot.press("plus")
         await pilot.pause()
         await type_number(pilot, "70000")
         problems = app.screen.query_one("#grid-problems")
         assert problems.display
         assert f"{cluster_file}:26: host 'cache001.arcus' memcached: port 70000 is outside 1-65535" in problems.render().plain
-        assert box(app, "cache001.arcus").text == before and "modified" not in summary(app)
+        assert drawn(app, "cache001.arcus") == before and "modified" not in summary(app)
         await pilot.press("ctrl+s")
         await pilot.pause()
     assert cluster_file.read_text(encoding="utf-8") == TEXT
@@ -117,11 +133,11 @@ async def test_memlimit_and_remove_port_and_add_delete_host(cluster_file):
         await pilot.pause()
         await type_number(pilot, "11212")  # which node
         await type_number(pilot, "512")  # its memlimit
-        assert "memcached :11212  512MB  6 threads" in box(app, "cache001.arcus").text
+        assert "memcached :11212  512MB  6 threads" in drawn(app, "cache001.arcus")
         await pilot.press("minus")
         await pilot.pause()
         await type_number(pilot, "11211")
-        assert "memcached :11211" not in box(app, "cache001.arcus").text
+        assert "memcached :11211" not in drawn(app, "cache001.arcus")
         await pilot.press("a")
         await pilot.pause()
         for ch in "cache004.arcus":
@@ -147,18 +163,27 @@ async def test_memlimit_and_remove_port_and_add_delete_host(cluster_file):
     assert check_cluster_file(cluster_file).ok
 
 
-async def test_read_only_refuses_every_edit(cluster_file):
+async def test_read_only_hides_the_edit_keys_and_changes_nothing(cluster_file):
     app = make_app(cluster_file, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        before = [b.text for b in app.screen.query_one(HostGrid).boxes]
+        assert not {"a", "ctrl+s"} & shown_keys(app)  # hidden, not shown and then refused
+        assert {"q", "1"} <= shown_keys(app)
+        before = [drawn_box(b) for b in app.screen.query_one(HostGrid).boxes]
         for key in ("z", "plus", "minus", "m", "a", "d", "ctrl+s"):
             await pilot.press(key)
             await pilot.pause()
             assert not isinstance(app.screen, (AskNumberScreen, ConfirmScreen))
-        assert [b.text for b in app.screen.query_one(HostGrid).boxes] == before
-        assert any("Read-only" in n.message for n in app._notifications)
+        assert [drawn_box(b) for b in app.screen.query_one(HostGrid).boxes] == before
+        assert not app._notifications  # nothing to refuse: the keys are off
     assert cluster_file.read_text(encoding="utf-8") == TEXT
+
+
+async def test_the_edit_keys_show_when_the_file_may_be_edited(cluster_file):
+    app = make_app(cluster_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert {"a", "ctrl+s"} <= shown_keys(app)
 
 
 async def test_quitting_with_unsaved_changes_asks(cluster_file):

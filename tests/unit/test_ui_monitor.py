@@ -17,6 +17,7 @@ import arcus_tui.ui.app
 from arcus_tui.model import Cluster, Host, MemcachedNode
 from arcus_tui.monitor.cloud_status import CloudStatus, NodeState, Process, Registry
 from arcus_tui.monitor.memcached_stats import MemcachedStats, StatsUnavailable
+from arcus_tui.ssh.paths import SshPaths
 from arcus_tui.ui.app import ArcusApp
 from arcus_tui.ui.context import AppContext
 from arcus_tui.ui.panes import PANES, monitor as monitor_module
@@ -310,9 +311,20 @@ async def test_tab_5_is_the_monitor_and_polls_only_while_shown(monkeypatch):
         await wait_until(pilot, lambda: len(calls) > polled or pane._polling, "poll after resume", timeout=8)
 
 
-def test_default_source_reads_the_cluster_through_collect_status():
+async def test_default_source_reads_the_cluster_through_collect_status(monkeypatch, tmp_path):
+    asked = []
+
+    async def fake_collect_status(cluster, **options):
+        asked.append((cluster, options))
+        return ALL_OK
+
+    monkeypatch.setattr(monitor_module, "collect_status", fake_collect_status)
     assert monitor_module.default_source(AppContext(None)) is None
-    assert callable(monitor_module.default_source(AppContext(CLUSTER)))
+    paths = SshPaths.under(tmp_path / "gw")
+    source = monitor_module.default_source(AppContext(CLUSTER, ssh_paths=paths))
+    assert asked == []  # made, not polled yet
+    assert await source() is ALL_OK
+    assert asked == [(CLUSTER, {"ssh_paths": paths})]  # this cluster, through the app's own ~/.ssh
 
 
 async def test_no_cluster_file_says_so_and_polls_nothing():

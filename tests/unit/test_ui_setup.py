@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.geometry import Region
 from textual.widgets import Button, Input
 
 from arcus_tui.deploy.plan import REGISTRY, Plan, StepId, setup_plan, teardown_plan
@@ -26,6 +27,7 @@ from arcus_tui.ui.panes.logs import LogsPane
 from arcus_tui.ui.panes.setup import SetupPane
 from arcus_tui.ui.screens.ask_host_key import AskHostKeyScreen
 from arcus_tui.ui.screens.ask_password import AskPasswordScreen
+from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
 from arcus_tui.ui.screens.confirm_teardown import ConfirmTeardownScreen
 from arcus_tui.ui.screens.help import HelpScreen
 from arcus_tui.ui.screens.main import MainScreen
@@ -197,6 +199,19 @@ async def start_with(app: ArcusApp, pilot, factory: FakeFactory) -> SetupPane:
     return pane
 
 
+async def start_setup(app: ArcusApp, pilot) -> None:
+    """`s`, then `y` to the plan summary it shows."""
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the setup confirmation")
+    await pilot.press("y")
+    await pilot.pause()
+
+
+def drawn(widget) -> str:
+    """The widget as it is drawn on the screen now (border, title and every visible line)."""
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
+
+
 async def answer_first_setup(app: ArcusApp, pilot) -> None:
     """Trust the host key, give the password."""
     await until(pilot, lambda: isinstance(app.screen, AskHostKeyScreen), "the host key question")
@@ -264,7 +279,7 @@ async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
     app = ArcusApp(cluster, "test.toml", ssh_paths=SshPaths.under(tmp_path / "gw"))
     async with app.run_test(size=SIZE) as pilot:
         pane = await start_with(app, pilot, factory)
-        await pilot.press("s")
+        await start_setup(app, pilot)
 
         # the host-key question: host, key type and fingerprint on screen; copy-key is running meanwhile
         await until(pilot, lambda: isinstance(app.screen, AskHostKeyScreen), "the host key question")
@@ -350,7 +365,7 @@ async def test_retry_runs_again_with_the_previous_report(cluster, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         pane = await start_with(app, pilot, factory)
         assert pane.check_action("retry", ()) is None  # nothing to retry yet
-        await pilot.press("s")
+        await start_setup(app, pilot)
         await answer_first_setup(app, pilot)
         await finished(pilot, pane, 1)
         first = pane.report
@@ -379,7 +394,7 @@ async def test_refused_host_key_and_no_password_reach_the_engine_as_such(cluster
     app = ArcusApp(cluster, "test.toml")
     async with app.run_test(size=SIZE) as pilot:
         pane = await start_with(app, pilot, factory)
-        await pilot.press("s")
+        await start_setup(app, pilot)
         await until(pilot, lambda: isinstance(app.screen, AskHostKeyScreen), "the host key question")
         assert app.focused.id == "refuse"  # the safe answer is the default
         await pilot.press("escape")
@@ -401,7 +416,7 @@ async def test_one_question_on_screen_at_a_time(cluster, tmp_path):
     app = ArcusApp(cluster, "test.toml")
     async with app.run_test(size=SIZE) as pilot:
         pane = await start_with(app, pilot, factory)
-        await pilot.press("s")
+        await start_setup(app, pilot)
         for expected in ("y", "n", "y"):
             await until(pilot, lambda: isinstance(app.screen, AskHostKeyScreen), "a host key question")
             assert sum(isinstance(s, AskHostKeyScreen) for s in app.screen_stack) == 1
@@ -463,7 +478,8 @@ async def test_read_only_never_calls_the_runner_and_the_engine_refuses_anyway(cl
         status = pane.query_one("#setup-status").render().plain
         assert "READ-ONLY" in status and "refuses writes" in status
         for key in ("s", "r", "t"):
-            assert pane.check_action({"s": "start", "r": "retry", "t": "teardown"}[key], ()) is None
+            assert pane.check_action({"s": "start", "r": "retry", "t": "teardown"}[key], ()) is False  # hidden
+            assert key not in {b.binding.key for b in app.active_bindings.values() if b.binding.show}
             await pilot.press(key)
             await pilot.pause()
         assert isinstance(app.screen, MainScreen)  # no confirmation, no password prompt
@@ -474,7 +490,7 @@ async def test_read_only_never_calls_the_runner_and_the_engine_refuses_anyway(cl
 
         # invoked anyway (say from code): the real engine refuses before anything runs
         pane.runner_factory = SetupPane(app.context).runner_factory  # the real Runner
-        pane.action_start()
+        pane._launch("setup", setup_plan(cluster), None)
         await finished(pilot, pane, 1)
         status = pane.query_one("#setup-status").render().plain
         assert "Setup not run: read-only mode: deploy steps change servers and znodes, so none is run" in status
@@ -500,7 +516,7 @@ async def test_logs_maximise_cycle_and_clear(cluster, tmp_path):
     app = ArcusApp(cluster, "test.toml")
     async with app.run_test(size=SIZE) as pilot:
         pane = await start_with(app, pilot, factory)
-        await pilot.press("s")
+        await start_setup(app, pilot)
         await answer_first_setup(app, pilot)
         await finished(pilot, pane, 1)
 
@@ -520,10 +536,18 @@ async def test_logs_maximise_cycle_and_clear(cluster, tmp_path):
         await pilot.press("enter")
         assert logs.maximised is None and all(log.display for log in logs.logs.values())
 
-        assert logs.log_of("cache003").text
+        await pilot.press("f")  # cache003's log, maximised: every line of it on screen
+        third = logs.log_of("cache003")
+        await pilot.press("n", "n", "n")
+        await pilot.pause()
+        assert logs.maximised == "cache003"
+        assert "Permission denied, please try again." in drawn(third)
         await pilot.press("c")
+        await pilot.pause()
+        on_screen = drawn(third)
+        assert "Permission denied" not in on_screen and "copy-key" not in on_screen  # gone from the screen
+        assert "skipped" in on_screen  # the last state stays in the title
         assert all(log.text == "" for log in logs.logs.values())
-        assert "skipped" in logs.log_of("cache003").border_subtitle  # the last state stays in the title
 
 
 async def test_help_lists_the_setup_and_logs_keys(cluster):
@@ -532,7 +556,8 @@ async def test_help_lists_the_setup_and_logs_keys(cluster):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.query_one("#help-keys").render().plain
-        for fragment in ("Setup", "only what failed", "Delete <service code>", "Logs", "maximise", "clear every log"):
+        for fragment in ("Setup", "only what failed", "Delete <service code>", "cancel the run in progress",
+                         "Logs", "maximise", "clear every log"):
             assert fragment in text
 
 
@@ -552,7 +577,7 @@ async def test_lines_that_came_while_the_logs_tab_was_hidden_fit_its_width(clust
         await pilot.press("3")  # seen once: the logs know their size
         await pilot.pause()
         pane = await start_with(app, pilot, factory)
-        await pilot.press("s")
+        await start_setup(app, pilot)
         await answer_first_setup(app, pilot)
         await finished(pilot, pane, 1)
         await pilot.press("3")

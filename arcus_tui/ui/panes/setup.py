@@ -1,6 +1,8 @@
 """The Setup tab: the guided setup as a step × host matrix that fills in as it runs.
 
-`s` runs the whole setup plan, `r` runs it again for only what did not succeed
+`s` shows the whole setup plan (steps × hosts, every process it starts, the registry
+changes) and runs it once the operator says y; `x` (or ctrl+c) cancels a run in progress;
+`r` runs it again for only what did not succeed
 (the runner is given the previous `DeployReport`), `t` runs the teardown after
 the operator types `Delete <service_code>` under the list of every process it stops.
 When the register step would remove a node registered under the service code, the
@@ -10,8 +12,9 @@ reaches this pane's matrix and the Logs tab as one `EngineEvent` message.
 
 The runner asks for the SSH password (once per run, only if a host needs it) and
 about unknown host keys through modal screens; their answers go back to the
-engine and nowhere else. In read-only mode the keys are off, and a run started
-anyway is refused by the engine itself (`ReadOnlyError`), whose message is shown.
+engine and nowhere else. Which keys are on is the app's one gate (`ui/gate.py`): in
+read-only mode they are hidden, and a run started anyway is refused by the engine itself
+(`ReadOnlyError`), whose message is shown.
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from arcus_tui.zk.registry import RegistrationDiff
 from arcus_tui.zk.session import ReadOnlyError
 
 from ..context import AppContext
+from ..gate import CANCEL_RUN, RUNS, Gate
 from ..screens.ask_host_key import AskHostKeyScreen
 from ..screens.ask_password import AskPasswordScreen
 from ..screens.confirm_register import ConfirmRegisterScreen
+from ..screens.confirm_setup import ConfirmSetupScreen
 from ..screens.confirm_teardown import ConfirmTeardownScreen
 from ..widgets.setup_matrix import STEP_COLUMN, TIME_COLUMN, SetupMatrix, cell_label, format_duration
 from ..widgets.setup_messages import EngineEvent, EngineFeed, TakesEngineEvents, engine_listeners
@@ -55,14 +60,17 @@ RunnerFactory = Callable[[Cluster, RunnerOptions, EventSink], Any]
 
 KIND_TITLES = {"setup": "Setup", "retry": "Retry", "teardown": "Teardown"}
 TICK_SECONDS = 0.1
+CANCELLED = "cancelled"
+"""The error a run's finish carries when the operator cancelled it (x / ctrl+c)."""
 
 
 MAX_EFFECTS_PER_STEP = 6  # the modal must fit a 200-node teardown
 
 
-def teardown_lines(cluster: Cluster, plan: Plan) -> list[str]:
-    """What the teardown does, in the confirm modal's words: each step, and indented under
-    it each process it stops and where (`Plan.effects`), the longest lists cut short."""
+def plan_effect_lines(plan: Plan) -> list[str]:
+    """What a run does, in the confirm modals' words: each step, and indented under it each
+    process it starts or stops and where, or the registry change (`Plan.effects`), the longest
+    lists cut short."""
     lines = []
     for step in plan.steps:
         lines.append(step.title)
@@ -81,6 +89,7 @@ class SetupPane(Vertical, TakesEngineEvents):
         Binding("s", "start", "Setup"),
         Binding("r", "retry", "Retry failed"),
         Binding("t", "teardown", "Teardown"),
+        Binding("x,ctrl+c", CANCEL_RUN, "Cancel run", key_display="x"),
     ]
 
     class RunFinished(Message):
@@ -141,18 +150,52 @@ class SetupPane(Vertical, TakesEngineEvents):
 
     # --- keys -----------------------------------------------------------------------------
 
+    @property
+    def gate(self) -> Gate:
+        """The screen's gate (it knows about unsaved layout edits), or this pane's own part of it."""
+        gate = getattr(self.screen, "gate", None) if self.is_attached else None
+        if isinstance(gate, Gate):
+            return gate
+        return Gate(read_only=self.context.read_only, running=self.running)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
-        if action in ("start", "retry", "teardown"):
-            if self.cluster is None or self.context.read_only or self.running:
-                return None  # shown, but off
-            if action == "retry" and (self.report is None or self.report.ok):
-                return None
-        return True
+        if action in RUNS and self.cluster is None:
+            return None  # shown, but off: nothing to run
+        allowed = self.gate.check(action)
+        if allowed and action == "retry" and (self.report is None or self.report.ok):
+            return None
+        return allowed
+
+    def gate_changed(self) -> None:
+        """The gate's inputs changed: buttons, footer and status line follow."""
+        self._sync_controls()
+        self._show_status()
 
     def action_start(self) -> None:
+        """Show what the setup does (steps, hosts, the processes it starts) and ask first."""
         if self.cluster is None:
             return
-        self._launch("setup", setup_plan(self.cluster, PlanOptions(ask_removal=self._ask_removal)), None)
+        if self.gate.check("start") is not True:
+            self.notify("Setup is off now (read-only, a run in progress, or unsaved layout edits).",
+                        severity="warning")
+            return
+        plan = setup_plan(self.cluster, PlanOptions(ask_removal=self._ask_removal))
+
+        def confirmed(yes: Optional[bool]) -> None:
+            if yes:
+                self._launch("setup", plan, None)
+            else:
+                self.notify("Setup not confirmed: nothing was changed.")
+
+        self.app.push_screen(ConfirmSetupScreen(self.cluster.service_code, setup_summary(plan),
+                                                plan_effect_lines(plan)), confirmed)
+
+    def action_cancel_run(self) -> None:
+        """Stop the run in progress: its worker is cancelled, the runner closes its connections."""
+        if not self.running:
+            return
+        self.workers.cancel_group(self, "deploy")
+        self.notify("Cancelling the run: steps already started are stopped.", title="Cancel", severity="warning")
 
     def action_retry(self) -> None:
         if self.report is None:
@@ -170,8 +213,8 @@ class SetupPane(Vertical, TakesEngineEvents):
         if self.context.read_only:
             self._launch("teardown", plan, None)  # the engine refuses it and says why
             return
-        if self.running:
-            self.notify("A run is in progress; wait for it to finish.", severity="warning")
+        if self.gate.check("teardown") is not True:
+            self.notify("Teardown is off now (a run in progress, or unsaved layout edits).", severity="warning")
             return
 
         def confirmed(yes: Optional[bool]) -> None:
@@ -181,7 +224,7 @@ class SetupPane(Vertical, TakesEngineEvents):
                 self.notify("Teardown not confirmed: nothing was changed.")
 
         self.app.push_screen(ConfirmTeardownScreen(self.cluster.service_code,
-                                                   teardown_lines(self.cluster, plan)), confirmed)
+                                                   plan_effect_lines(plan)), confirmed)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -212,27 +255,33 @@ class SetupPane(Vertical, TakesEngineEvents):
 
     async def _run(self, run: int, kind: str, plan: Plan, previous: Optional[DeployReport],
                    sink: EventSink) -> None:
+        """The worker of one run. Its end is always posted, cancelled or not, so that the pane
+        never stays "running"; a cancel is re-raised for the worker to end as cancelled."""
+        report: Optional[DeployReport] = None
+        error = CANCELLED  # unless the run comes back
+        try:
+            report, error = await self._execute(kind, plan, previous, sink)
+        finally:
+            # Queued behind this run's last EngineEvent: the matrix is complete when it is handled.
+            self.post_message(self.RunFinished(run, kind, report, error, time.monotonic() - self.run_started))
+
+    async def _execute(self, kind: str, plan: Plan, previous: Optional[DeployReport],
+                       sink: EventSink) -> tuple[Optional[DeployReport], str]:
+        """Run the plan with a runner of its own: (the report, "") or (None, why not)."""
         options = RunnerOptions(ssh_paths=self.context.ssh_paths, on_unknown_host_key=self._ask_host_key,
                                 ask_password=self._ask_password, read_only=self.context.read_only)
-        report: Optional[DeployReport] = None
-        error = ""
         runner = None
         try:
             runner = self.runner_factory(self.cluster, options, sink)
-            report = await runner.run(plan, previous=previous)
+            return await runner.run(plan, previous=previous), ""
         except ReadOnlyError as refused:
-            error = str(refused)
+            return None, str(refused)
         except Exception as failure:  # the engine reports host failures itself; this is anything else
             log.warning("%s run failed", kind, exc_info=True)
-            error = f"{type(failure).__name__}: {failure}"
+            return None, f"{type(failure).__name__}: {failure}"
         finally:
             if runner is not None:
-                try:
-                    await runner.close()
-                except Exception:
-                    log.warning("closing the runner failed", exc_info=True)
-        # Queued behind this run's last EngineEvent: the matrix is complete when it is handled.
-        self.post_message(self.RunFinished(run, kind, report, error, time.monotonic() - self.run_started))
+                await close_quietly(runner)
 
     def on_setup_pane_run_finished(self, message: RunFinished) -> None:
         self.running = False
@@ -242,7 +291,14 @@ class SetupPane(Vertical, TakesEngineEvents):
             self._reconcile(message.report)
         title = KIND_TITLES.get(message.kind, message.kind)
         took = format_duration(message.elapsed)
-        if message.error:
+        if message.error == CANCELLED:
+            self._mark_cancelled()
+            again = "t" if message.kind == "teardown" else "s"
+            self.outcome = Content.assemble(
+                (f"{title} cancelled", "bold $warning"), f" after {took}; steps already done stay done. ",
+                (again, "bold $accent"), " runs it again from the start (every step is idempotent).")
+            self.notify(f"{title} cancelled.", title=title, severity="warning")
+        elif message.error:
             self.outcome = Content.assemble((f"{title} not run: ", "bold $error"), message.error)
             self.notify(message.error, title=f"{title} refused" if "read-only" in message.error else title,
                         severity="error", timeout=10)
@@ -262,6 +318,15 @@ class SetupPane(Vertical, TakesEngineEvents):
         self.matrix.tick()
         self._show_status()
         self._sync_controls()
+
+    def _mark_cancelled(self) -> None:
+        """Cells still running when the run was cancelled say so."""
+        matrix = self.matrix
+        for step_id, target, state in list(matrix.states()):
+            if state is HostState.RUNNING:
+                cell = matrix.cell(step_id, target)
+                cell.state, cell.message = HostState.CANCELLED, CANCELLED
+        matrix.repaint()
 
     def _reconcile(self, report: DeployReport) -> None:
         """Outcomes the report has but no event carried (e.g. kept by a retry) go into the matrix."""
@@ -332,10 +397,9 @@ class SetupPane(Vertical, TakesEngineEvents):
             self.matrix.repaint()
 
     def _sync_controls(self) -> None:
-        off = self.cluster is None or self.context.read_only or self.running
-        for button_id in ("#setup-start", "#setup-teardown"):
-            self.query_one(button_id, Button).disabled = off
-        self.query_one("#setup-retry", Button).disabled = off or self.report is None or self.report.ok
+        """Buttons follow the same gate as the keys."""
+        for action in RUNS:
+            self.query_one(f"#setup-{action}", Button).disabled = self.check_action(action, ()) is not True
         self.refresh_bindings()
 
     def status_content(self) -> Content:
@@ -357,7 +421,8 @@ class SetupPane(Vertical, TakesEngineEvents):
                     number, step_title = numbers[self.current_step]
                     step_text = f" · step {number}/{len(plan.steps)}: {step_title}"
             elapsed = format_duration(time.monotonic() - self.run_started)
-            parts.append(Content.assemble((f"{title} running", "bold $accent"), f"{step_text} · {elapsed}"))
+            parts.append(Content.assemble((f"{title} running", "bold $accent"), f"{step_text} · {elapsed} · ",
+                                          ("x", "bold $accent"), " cancels it"))
         elif self.outcome.plain:
             parts.append(self.outcome)
         elif not self.context.read_only:
@@ -365,8 +430,12 @@ class SetupPane(Vertical, TakesEngineEvents):
             parts.append(Content.assemble(
                 "Service code ", (self.cluster.service_code, "bold"),
                 f" on {hosts} host{'s' if hosts != 1 else ''}. ",
-                ("s", "bold $accent"), " runs the whole setup (every step on all hosts at once), ",
-                ("t", "bold $accent"), " tears it down."))
+                ("s", "bold $accent"), " runs the whole setup (every step on all hosts at once, after showing "
+                "what it changes and asking), ", ("t", "bold $accent"), " tears it down."))
+        if not self.running and not self.context.read_only and self.gate.unsaved:
+            parts.append(Content.assemble(
+                ("Unsaved layout edits", "bold $warning"),
+                ": runs are off until they are saved (ctrl+s on the Grid), so that what runs is what you see."))
         return Content("\n").join(parts)
 
     def _show_status(self) -> None:
@@ -397,6 +466,21 @@ class SetupPane(Vertical, TakesEngineEvents):
 
     def _show_detail(self) -> None:
         self.query_one("#setup-detail", Static).update(self.detail_content())
+
+
+def setup_summary(plan: Plan) -> str:
+    """One line: how many steps on how many hosts, and for which service code."""
+    hosts = {target for step in plan.steps for target in step.targets} & {h.name for h in plan.cluster.hosts}
+    steps = len(plan.steps)
+    return (f"{steps} step{'s' if steps != 1 else ''} on {len(hosts)} host{'s' if len(hosts) != 1 else ''} "
+            f"for service code {plan.cluster.service_code}, every step on all hosts at once")
+
+
+async def close_quietly(runner: Any) -> None:
+    try:
+        await runner.close()
+    except Exception:
+        log.warning("closing the runner failed", exc_info=True)
 
 
 def setup_pane(context: AppContext) -> Iterable[Widget]:

@@ -17,7 +17,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("?", "this help"),
             ("ctrl+p", "command palette (change theme, keys, quit...)"),
             ("esc", "close this screen, go back"),
-            ("q  ctrl+q", "quit"),
+            ("q  ctrl+q", "quit (asks first during a run or with unsaved layout edits)"),
         ),
     ),
     (
@@ -38,9 +38,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Setup",
         (
-            ("s", "run the whole setup, every step on all hosts at once"),
+            ("s", "run the whole setup, every step on all hosts at once (shows what it changes, asks y/N)"),
             ("r", "run again only what failed or was skipped"),
             ("t", "tear down (asks you to type Delete <service code>)"),
+            ("x  ctrl+c", "cancel the run in progress (steps already done stay done)"),
             ("← ↓ ↑ →", "pick a cell: its message shows under the matrix"),
         ),
     ),

@@ -14,10 +14,12 @@ from arcus_tui.model import Cluster
 from arcus_tui.model import edit as layout
 from arcus_tui.model.edit import ClusterDocument, EditError
 
+from ..gate import GRID_EDITS, Gate
 from ..panes import PANES
+from ..panes.setup import SetupPane
+from ..widgets.empty_state import EmptyState
 from ..widgets.host_grid import HostBox, HostGrid
 from .edit_prompts import AskHostScreen, AskNumberScreen, ConfirmScreen
-from ..widgets.placeholder import ComingSoon
 
 TABS: tuple[tuple[str, str], ...] = (
     ("grid", "Grid"),
@@ -56,12 +58,26 @@ def cluster_summary(cluster: Cluster, path: Optional[str], read_only: bool, modi
     return Content.assemble(*parts)
 
 
-EDIT_ACTIONS = frozenset(
-    {"add_host", "delete_host", "toggle_zookeeper", "add_port", "remove_port", "set_memlimit", "save"}
-)
-"""The Grid's layout edits (and save): only on the Grid tab, refused in read-only mode."""
-
 FIRST_MEMCACHED_PORT = 11211
+
+
+NO_CLUSTER_STEPS = (
+    "Start arcus-tui with the cluster file of your cloud:   arcus-tui cluster.toml",
+    "Have an arcus.sh JSON?   arcus-tui import-arcus conf/NAME.json -z ZK1:2181,... -o cluster.toml",
+    "Starting fresh? Copy sample_clusters/colocated.toml and edit it (docs/cluster-file.md).",
+    "Want to practise first?   arcus-tui sandbox up -o sandbox.toml   (three hosts on this machine)",
+)
+"""The empty Grid's next steps when arcus-tui was started without a cluster file."""
+
+
+def no_hosts_steps(path: Optional[str]) -> tuple[str, ...]:
+    """The empty Grid's next steps when the cluster file has no host yet."""
+    where = path or "the cluster file"
+    return (
+        f"Add a [[host]] table per server to {where}, with its name, address and roles.",
+        "docs/cluster-file.md shows every key; sample_clusters/ has complete examples.",
+        f"Then check it and start again:   arcus-tui check {where}",
+    )
 
 
 def next_free_port(cluster: Cluster, host_name: str) -> int:
@@ -126,18 +142,14 @@ class MainScreen(Screen[None]):
 
     def _grid(self):
         if self.cluster is None:
-            yield ComingSoon(
-                "No cluster file",
-                "Start arcus-tui with a cluster file to see its hosts:\n\n    arcus-tui cluster.toml",
-                id="no-cluster",
-            )
+            yield EmptyState("No cluster file", NO_CLUSTER_STEPS, id="no-cluster")
             return
         yield Static(cluster_summary(self.cluster, self.path, self.read_only), id="cluster-summary")
         yield Static("", id="grid-problems")
         if self.cluster.hosts:
             yield HostGrid(self.cluster, id="host-grid")
         else:
-            yield ComingSoon("No hosts yet", "Add [[host]] tables to the cluster file.", id="no-hosts")
+            yield EmptyState("No hosts yet", no_hosts_steps(self.path), id="no-hosts")
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -158,17 +170,37 @@ class MainScreen(Screen[None]):
     def unsaved(self) -> bool:
         return self.document is not None and self.document.modified
 
+    @property
+    def run_in_progress(self) -> bool:
+        return any(pane.running for pane in self.query(SetupPane))
+
+    @property
+    def gate(self) -> Gate:
+        """What may change now (`ui/gate.py`): every mutating key of this screen asks it."""
+        return Gate(read_only=self.read_only, running=self.run_in_progress, unsaved=self.unsaved)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in EDIT_ACTIONS:
-            try:
-                return self.query_one(TabbedContent).active == "grid" and bool(self.query(HostGrid))
-            except Exception:  # not composed yet
-                return False
-        return True
+        if action in GRID_EDITS and not self._on_grid():
+            return False
+        return self.gate.check(action)
+
+    def _on_grid(self) -> bool:
+        try:
+            return self.query_one(TabbedContent).active == "grid" and bool(self.query(HostGrid))
+        except Exception:  # not composed yet
+            return False
+
+    def gate_changed(self) -> None:
+        """Something the gate weighs changed (an edit, a save, a run began or ended): the footer
+        and the Setup tab show what is on now."""
+        self.refresh_bindings()
+        for pane in self.query(SetupPane):
+            pane.gate_changed()
 
     def _editable(self) -> bool:
-        if self.read_only:
-            self.notify("Read-only: the layout cannot be edited.", title="Read-only", severity="warning")
+        if self.gate.check("save") is not True:  # called anyway (a test, the palette)
+            self.notify("The layout cannot be edited now (read-only, or a run is in progress).",
+                        title="Not now", severity="warning")
             return False
         if self.document is None:
             self.notify(self.document_problem, title="Cannot edit", severity="error")
@@ -194,6 +226,7 @@ class MainScreen(Screen[None]):
         modified = self.unsaved
         self.query_one("#cluster-summary", Static).update(
             cluster_summary(self.cluster, self.path, self.read_only, modified))
+        self.gate_changed()
 
     async def _apply(self, edit: Callable[..., None], *args: Any, focus: Optional[str] = None) -> bool:
         assert self.document is not None

@@ -1,0 +1,326 @@
+"""The app's one gate of every mutating key (`ui/gate.py`), the setup's question before it
+runs, cancelling a run, quitting during one, and the empty state. Asserted on what is drawn
+(the footer's keys, the modals' text, the Setup tab's lines), not on the model."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from textual.geometry import Region
+from textual.worker import WorkerState
+
+from arcus_tui.deploy.plan import Plan, StepId
+from arcus_tui.deploy.report import DeployReport
+from arcus_tui.events import GATEWAY, HostState, ProgressEvent
+from arcus_tui.model import parse_cluster
+from arcus_tui.ui.app import ArcusApp
+from arcus_tui.ui.gate import Gate
+from arcus_tui.ui.panes.setup import CANCELLED, SetupPane
+from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
+from arcus_tui.ui.screens.edit_prompts import ConfirmScreen
+from arcus_tui.ui.screens.main import MainScreen
+from arcus_tui.ui.widgets.host_grid import HostGrid
+
+CLUSTER_TEXT = """\
+[cluster]
+service_code = "test-cloud"
+user = "arcus"
+
+[[host]]
+name = "cache001"
+address = "127.0.0.1"
+zookeeper = true
+memcached = [11211]
+
+[[host]]
+name = "cache002"
+address = "127.0.0.2"
+zookeeper = true
+memcached = [11211, 11212]
+
+[[host]]
+name = "cache003"
+address = "127.0.0.3"
+zookeeper = true
+memcached = [11211]
+"""
+
+SIZE = (140, 45)
+
+
+@pytest.fixture
+def cluster_file(tmp_path):
+    path = tmp_path / "cluster.toml"
+    path.write_text(CLUSTER_TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cluster():
+    result = parse_cluster(CLUSTER_TEXT, "cluster.toml")
+    assert result.ok
+    return result.cluster
+
+
+class HangingRunner:
+    """A runner whose first step starts on the gateway and then hangs, like a host that never answers."""
+
+    def __init__(self, cluster, options, sink):
+        self.sink = sink
+        self.started = asyncio.Event()
+        self.closed = False
+        self.cancelled = False
+        HangingRunner.last = self
+
+    async def run(self, plan: Plan, *, previous=None) -> DeployReport:
+        self.sink(ProgressEvent(GATEWAY, StepId.MAKE_KEY.value, state=HostState.RUNNING))
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return DeployReport(plan)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def until(pilot, predicate, what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.02)
+
+
+def drawn(widget) -> str:
+    """The widget as drawn on the screen now (border included)."""
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
+
+
+def footer_keys(app: ArcusApp) -> dict[str, bool]:
+    """Every key the footer shows now, and whether it is on (False: shown, but off)."""
+    return {active.binding.key: active.enabled for active in app.active_bindings.values() if active.binding.show}
+
+
+def main_screen(app: ArcusApp) -> MainScreen:
+    return next(screen for screen in app.screen_stack if isinstance(screen, MainScreen))
+
+
+def setup_pane(app: ArcusApp) -> SetupPane:
+    return main_screen(app).query_one(SetupPane)
+
+
+def status(app: ArcusApp) -> str:
+    return drawn(setup_pane(app).query_one("#setup-status"))
+
+
+async def start_hanging_run(app: ArcusApp, pilot) -> SetupPane:
+    pane = setup_pane(app)
+    pane.runner_factory = HangingRunner
+    await pilot.press("2")
+    await pilot.pause()
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the setup question")
+    await pilot.press("y")
+    await until(pilot, lambda: pane.running and HangingRunner.last.started.is_set(), "the run to hang")
+    await pilot.pause()
+    return pane
+
+
+# --- the gate itself ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gate, action, expected", [
+    (Gate(), "toggle_zookeeper", True),
+    (Gate(), "start", True),
+    (Gate(), "cancel_run", False),  # nothing to cancel: hidden
+    (Gate(read_only=True), "toggle_zookeeper", False),  # hidden, not refused with a toast
+    (Gate(read_only=True), "save", False),
+    (Gate(read_only=True), "start", False),
+    (Gate(running=True), "save", None),  # shown, off: editing during a run is refused
+    (Gate(running=True), "teardown", None),
+    (Gate(running=True), "cancel_run", True),
+    (Gate(unsaved=True), "start", None),  # a run would deploy the saved file, not what is shown
+    (Gate(unsaved=True), "save", True),
+    (Gate(read_only=True), "show_tab", True),  # not mutating
+], ids=str)
+def test_the_gate_decides_every_mutating_action(gate, action, expected):
+    assert gate.check(action) is expected
+
+
+def test_quitting_asks_only_when_something_would_be_lost():
+    assert Gate().quit_question() is None
+    assert Gate(read_only=True).quit_question() is None
+    assert "run is in progress" in Gate(running=True).quit_question()
+    assert "unsaved" in Gate(unsaved=True).quit_question()
+
+
+# --- item 7: `s` asks, with the plan's summary ------------------------------------------------------
+
+
+async def test_s_shows_the_plan_summary_and_runs_nothing_until_yes(cluster, cluster_file):
+    app = ArcusApp(cluster, str(cluster_file))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = setup_pane(app)
+        pane.runner_factory = HangingRunner
+        HangingRunner.last = None
+        await pilot.press("2", "s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the setup question")
+        question = drawn(app.screen.query_one("#confirm-setup-what"))
+        steps = len(pane.matrix.plan.steps)
+        assert f"{steps} steps on 3 hosts for service code test-cloud" in question
+        for effect in ("start ZooKeeper 127.0.0.2:2181 on cache002", "start memcached 127.0.0.2:11212 on cache002",
+                       "register service code test-cloud in ZooKeeper"):
+            assert effect in question
+        assert "[y/N]" in question
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen) and not pane.running and HangingRunner.last is None
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the setup question")
+        await pilot.press("enter")  # Enter is no, like every y/N here
+        await pilot.pause()
+        assert not pane.running and HangingRunner.last is None
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the setup question")
+        await pilot.press("y")
+        await until(pilot, lambda: pane.running, "the run")
+        pane.action_cancel_run()
+        await until(pilot, lambda: not pane.running, "the cancel")
+
+
+# --- item 7: cancelling a run ----------------------------------------------------------------------
+
+
+async def test_x_cancels_the_run_in_progress_and_the_pane_says_so(cluster, cluster_file):
+    app = ArcusApp(cluster, str(cluster_file))
+    async with app.run_test(size=SIZE) as pilot:
+        assert "x" not in footer_keys(app)  # nothing to cancel yet
+        pane = await start_hanging_run(app, pilot)
+        assert footer_keys(app).get("x") is True  # shown while the run is in progress
+        assert "Setup running" in status(app) and "x cancels it" in status(app)
+        assert "running" in pane.matrix.cell_text(StepId.MAKE_KEY.value, GATEWAY)
+        await pilot.press("x")
+        await until(pilot, lambda: not pane.running, "the run to end", timeout=1.0)  # within a second
+        await pilot.pause()
+        runner = HangingRunner.last
+        assert runner.cancelled and runner.closed  # the engine was stopped and its connections closed
+        assert "Setup cancelled" in status(app)
+        assert pane.matrix.cell_text(StepId.MAKE_KEY.value, GATEWAY).endswith("cancelled")
+        assert "x" not in footer_keys(app)
+        assert footer_keys(app).get("s") is True  # and it can be run again
+
+
+async def test_ctrl_c_cancels_too(cluster, cluster_file):
+    app = ArcusApp(cluster, str(cluster_file))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await start_hanging_run(app, pilot)
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: not pane.running, "the run to end", timeout=1.0)
+        assert app.is_running and "Setup cancelled" in status(app)
+
+
+async def test_a_cancelled_worker_still_posts_its_end(cluster, cluster_file):
+    """Cancelled from anywhere (the app quitting, a test), the worker ends as cancelled and the
+    pane does not stay "running"."""
+    app = ArcusApp(cluster, str(cluster_file))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await start_hanging_run(app, pilot)
+        (worker,) = [w for w in app.workers if w.group == "deploy"]
+        worker.cancel()
+        await until(pilot, lambda: not pane.running, "the run to end", timeout=1.0)
+        await pilot.pause()
+        assert worker.state is WorkerState.CANCELLED  # the cancel was re-raised, not swallowed
+        assert "Setup cancelled" in status(app) and "running" not in status(app)
+        assert pane.matrix.cell(StepId.MAKE_KEY.value, GATEWAY).message == CANCELLED
+
+
+# --- item 8: quitting, read-only, a run in progress, unsaved edits ---------------------------------------
+
+
+async def test_q_during_a_run_asks_first(cluster, cluster_file):
+    app = ArcusApp(cluster, str(cluster_file))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await start_hanging_run(app, pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "run is in progress" in drawn(app.screen.query_one("#edit-question"))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running and pane.running
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert not app.is_running
+    assert HangingRunner.last.cancelled and HangingRunner.last.closed
+
+
+async def test_the_layout_cannot_be_edited_during_a_run(cluster, cluster_file):
+    app = ArcusApp(cluster, str(cluster_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await start_hanging_run(app, pilot)
+        await pilot.press("1")
+        await pilot.pause()
+        grid = main_screen(app).query_one(HostGrid)
+        before = [drawn(box) for box in grid.boxes]
+        keys = footer_keys(app)
+        assert keys.get("a") is False and keys.get("ctrl+s") is False  # shown, but off
+        await pilot.press("z", "plus", "a", "d")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)  # no question asked
+        assert [drawn(box) for box in grid.boxes] == before
+        assert "modified" not in drawn(main_screen(app).query_one("#cluster-summary"))
+        setup_pane(app).action_cancel_run()
+        await until(pilot, lambda: not setup_pane(app).running, "the cancel")
+
+
+async def test_unsaved_edits_turn_the_runs_off_until_saved(cluster, cluster_file):
+    app = ArcusApp(cluster, str(cluster_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("z")  # cache001 leaves the ensemble, not saved
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        assert footer_keys(app).get("s") is False and footer_keys(app).get("t") is False
+        assert "Unsaved layout edits" in status(app)
+        await pilot.press("s", "t")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen) and not setup_pane(app).running
+        await pilot.press("1", "ctrl+s")
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        assert footer_keys(app).get("s") is True
+        assert "Unsaved layout edits" not in status(app)
+
+
+async def test_read_only_hides_every_mutating_key(cluster, cluster_file):
+    app = ArcusApp(cluster, str(cluster_file), read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not {"a", "ctrl+s"} & set(footer_keys(app))
+        await pilot.press("2")
+        await pilot.pause()
+        assert not {"s", "r", "t", "x"} & set(footer_keys(app))
+        assert "q" in footer_keys(app)
+
+
+# --- item 8: the empty state ------------------------------------------------------------------------
+
+
+async def test_no_cluster_file_shows_the_ways_to_get_one():
+    app = ArcusApp(None, None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = drawn(app.screen.query_one("#no-cluster"))
+        assert "not built yet" not in shown
+        assert "No cluster file" in shown
+        for step in ("1. Start arcus-tui with the cluster file of your cloud:   arcus-tui cluster.toml",
+                     "arcus-tui import-arcus", "sample_clusters/colocated.toml", "arcus-tui sandbox up"):
+            assert step in shown
