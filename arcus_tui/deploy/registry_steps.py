@@ -30,7 +30,13 @@ from arcus_tui.zk.registry import (
     registration_diff,
     unregister,
 )
-from arcus_tui.zk.session import KazooException, RegistryError, RegistrySession
+from arcus_tui.zk.session import (
+    CommitOutcomeUnknown,
+    KazooException,
+    RegistryConnectionError,
+    RegistryError,
+    RegistrySession,
+)
 from arcus_tui.zk.status import ServiceNotFoundError, live_nodes, read_service_status
 
 from . import actions
@@ -113,6 +119,12 @@ class RegistrySteps:
                 action_state, message = await self._perform(step, action, report)
                 if action_state is HostState.OK:
                     state = HostState.OK
+        except RegistryConnectionError as error:
+            state, message = HostState.FAILED, str(error)
+            if not isinstance(error, CommitOutcomeUnknown):  # that one already says what to do
+                message += ("; ZooKeeper answers only while a majority of the ensemble's members is up "
+                            "and reachable: run the same command again once it is (registry steps start "
+                            "from what is there, so a re-run converges)")
         except (RegistryError, QuorumTimeout, TimeoutError) as error:
             state, message = HostState.FAILED, str(error)
         except KazooException as error:  # whatever the session did not put into words: no traceback

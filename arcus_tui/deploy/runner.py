@@ -108,7 +108,7 @@ class Runner:
             blocker = self._blocker(step, target, report)
             if blocker:
                 report.set(step.id, target, HostState.SKIPPED, blocker)
-                self._emit(target, step.id, f"skipped: {blocker}", HostState.SKIPPED)
+                self._emit(target, step.id, blocker, HostState.SKIPPED)  # the state says "skipped"
             else:
                 runnable.append(target)
         return runnable

@@ -375,8 +375,7 @@ class SshSession:
                                 error=self._scrub(f"unexpected error: {type(exc).__name__}: {exc}"))
         duration = time.monotonic() - started
         result = replace(result, duration=duration)
-        if result.error:
-            self._emit(sink, ProgressEvent(name, step, Stream.INFO, result.error))
+        # the final state carries the error: said once, not also as a line before it
         self._emit(sink, ProgressEvent(name, step, Stream.INFO, result.error or "", state=result.state,
                                        exit_status=result.exit_status, duration=duration))
         return result
