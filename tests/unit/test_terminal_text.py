@@ -10,6 +10,7 @@ from textual.app import App
 from arcus_tui.events import HostState, ProgressEvent, Stream
 from arcus_tui.text import printable
 from arcus_tui.ui.widgets.log_host import HostLog
+from arcus_tui.ui.widgets.setup_matrix import SetupMatrix
 from arcus_tui.verbs.console import EventPrinter, print_failures
 
 # What a hostile or merely colourful host can send: a window title (OSC, BEL- and ST-ended),
@@ -86,3 +87,29 @@ async def test_log_pane_keeps_and_draws_no_control_characters():
         assert "multi" in kept.splitlines()[2] and kept.splitlines()[3].endswith(f"line {CLEAN}")
         assert f"boom {CLEAN}" in kept
         assert not CONTROLS & set(str(log.border_title)) and "title" not in str(log.border_title)
+
+
+class _MatrixApp(App):
+    def compose(self):
+        yield SetupMatrix(id="matrix")
+
+
+async def test_setup_matrix_keeps_and_draws_no_control_characters():
+    from arcus_tui.deploy.plan import setup_plan
+    from arcus_tui.model import Cluster, Host
+
+    cluster = Cluster(service_code="svc", hosts=(Host(name="a", address="127.0.1.1", zookeeper=True),))
+    plan = setup_plan(cluster)
+    step = plan.steps[1].id.value  # copy-key: a per-host step
+    app = _MatrixApp()
+    async with app.run_test(size=(160, 30)) as pilot:
+        matrix = app.query_one(SetupMatrix)
+        matrix.show_plan(plan)
+        matrix.apply(ProgressEvent("a", step, Stream.STDOUT, HOSTILE))
+        kept_line = matrix.cell(step, "a").last_line
+        matrix.apply(ProgressEvent("a", step, Stream.INFO, f"boom {HOSTILE}", state=HostState.FAILED, duration=1))
+        await pilot.pause()
+        cell = matrix.cell(step, "a")
+        for text in (kept_line, cell.message, matrix.cell_text(step, "a")):
+            assert not CONTROLS & set(text), repr(text)
+        assert kept_line == CLEAN and cell.message == f"boom {CLEAN}"

@@ -41,6 +41,7 @@ from arcus_tui.ssh.connect import Password
 from arcus_tui.ssh.hostkeys import HostKeyQuestion
 from arcus_tui.zk.registry import RegistrationDiff
 from arcus_tui.zk.session import ReadOnlyError
+from arcus_tui.text import printable_lines
 
 from ..context import AppContext
 from ..gate import CANCEL_RUN, RUNS, Gate
@@ -458,7 +459,7 @@ class SetupPane(Vertical, TakesEngineEvents):
         if cell is None or step is None:
             return Content.styled(f"{target} has no part in this step.", "$foreground-muted")
         took = f" in {format_duration(cell.duration)}" if cell.duration is not None else ""
-        text = cell.message or cell.last_line
+        text = " / ".join(printable_lines(cell.message or cell.last_line))  # a report's message may quote a host
         colour = {HostState.FAILED: "$error", HostState.SKIPPED: "$warning"}.get(cell.state, "$foreground-muted")
         return Content.assemble((f"{step.title} · {target}: ", "bold"),
                                 (f"{cell_label(cell.state)}{took}", colour),

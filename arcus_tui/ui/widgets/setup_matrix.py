@@ -22,6 +22,7 @@ from textual.widgets import DataTable
 from arcus_tui.deploy.plan import REGISTRY, Plan
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.events import GATEWAY, HostState, ProgressEvent
+from arcus_tui.text import printable_lines
 
 STEP_COLUMN = "#step"
 TIME_COLUMN = "#time"
@@ -142,7 +143,7 @@ class SetupMatrix(DataTable):
             return False
         if event.state is None:
             if event.text:
-                cell.last_line = event.text
+                cell.last_line = " / ".join(printable_lines(event.text))  # remote text never drives the terminal
             return False
         cell.state = event.state
         if event.state is HostState.RUNNING:
@@ -151,7 +152,7 @@ class SetupMatrix(DataTable):
             cell.message = ""
         else:
             cell.duration = event.duration
-            cell.message = event.text
+            cell.message = " / ".join(printable_lines(event.text)) if event.text else ""
             cell.started = None
         self._refresh_cell(event.step, event.host)
         self._refresh_time(event.step)
