@@ -6,6 +6,7 @@ deploy runner the UI uses too.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from arcus_tui.deploy.registry_steps import services_sharing_ensemble, shared_en
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.model import Cluster
 from arcus_tui.ssh.paths import SshPaths
+from arcus_tui.ssh.session import DEFAULT_COMMAND_TIMEOUT, Limits
 from arcus_tui.zk.registry import ANY_NODE
 from arcus_tui.zk.session import RegistryError
 
@@ -52,6 +54,10 @@ def _common_options(parser, *, confirm_flag: bool = True) -> None:
     add_host_key_options(parser)
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for a leader / for nodes to come online (default 60)")
+    parser.add_argument("--command-timeout", type=_positive_seconds, default=DEFAULT_COMMAND_TIMEOUT,
+                        metavar="SECONDS",
+                        help=f"how long one command may run on a host before that host fails the step "
+                             f"(default {DEFAULT_COMMAND_TIMEOUT:g}); a hung host holds nothing longer")
     if confirm_flag:
         parser.add_argument("-y", "--yes", action="store_true", help="do not ask before changing servers")
 
@@ -86,10 +92,20 @@ def add_parser(subparsers) -> None:
     unregister.set_defaults(run=run_unregister)
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def _runner_options(args, ask_password=None) -> RunnerOptions:
     paths = SshPaths.under(args.ssh_dir) if args.ssh_dir else SshPaths()
     return RunnerOptions(ssh_paths=paths, on_unknown_host_key=host_key_asker_for(args),
-                         ask_password=ask_password)
+                         ask_password=ask_password, limits=Limits(command_timeout=args.command_timeout))
 
 
 MAX_RETRIES = 3
