@@ -53,35 +53,14 @@ from arcus_tui.zk.registry import (
     registration_diff,
 )
 from arcus_tui.zk.session import CommitOutcomeUnknown, RegistryConnectionError, RegistrySession, create
+from tests.unit.cluster_texts import THREE_HOSTS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_clusters"
 SEED = SAMPLES / "colocated.toml"
 T1 = datetime.datetime(2024, 5, 1, 10, 0, 0, 111111)
 T2 = datetime.datetime(2024, 5, 2, 11, 30, 0, 222222)
 
-CLUSTER_TEXT = """\
-[cluster]
-service_code = "test-cloud"
-user = "arcus"
-
-[[host]]
-name = "cache001"
-address = "127.0.0.1"
-zookeeper = true
-memcached = [11211]
-
-[[host]]
-name = "cache002"
-address = "127.0.0.2"
-zookeeper = true
-memcached = [11211]
-
-[[host]]
-name = "cache003"
-address = "127.0.0.3"
-zookeeper = true
-memcached = [11211]
-"""
+CLUSTER_TEXT = THREE_HOSTS
 
 
 # --- an in-memory ZooKeeper -------------------------------------------------------------------

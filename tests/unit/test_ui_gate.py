@@ -22,30 +22,10 @@ from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
 from arcus_tui.ui.screens.edit_prompts import ConfirmScreen
 from arcus_tui.ui.screens.main import MainScreen
 from arcus_tui.ui.widgets.host_grid import HostGrid
+from tests.unit.cluster_texts import THREE_HOSTS
 
-CLUSTER_TEXT = """\
-[cluster]
-service_code = "test-cloud"
-user = "arcus"
-
-[[host]]
-name = "cache001"
-address = "127.0.0.1"
-zookeeper = true
-memcached = [11211]
-
-[[host]]
-name = "cache002"
-address = "127.0.0.2"
-zookeeper = true
-memcached = [11211, 11212]
-
-[[host]]
-name = "cache003"
-address = "127.0.0.3"
-zookeeper = true
-memcached = [11211]
-"""
+CLUSTER_TEXT = THREE_HOSTS.replace('address = "127.0.0.2"\nzookeeper = true\nmemcached = [11211]',
+                                    'address = "127.0.0.2"\nzookeeper = true\nmemcached = [11211, 11212]')
 
 SIZE = (140, 45)
 

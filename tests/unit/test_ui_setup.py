@@ -33,30 +33,9 @@ from arcus_tui.ui.screens.help import HelpScreen
 from arcus_tui.ui.screens.main import MainScreen
 from arcus_tui.ui.widgets.log_host import HostLog, entry_text
 from arcus_tui.ui.widgets.setup_matrix import SetupMatrix, plan_targets
+from tests.unit.cluster_texts import THREE_HOSTS
 
-CLUSTER_TEXT = """\
-[cluster]
-service_code = "test-cloud"
-user = "arcus"
-
-[[host]]
-name = "cache001"
-address = "127.0.0.1"
-zookeeper = true
-memcached = [11211]
-
-[[host]]
-name = "cache002"
-address = "127.0.0.2"
-zookeeper = true
-memcached = [11211]
-
-[[host]]
-name = "cache003"
-address = "127.0.0.3"
-zookeeper = true
-memcached = [11211]
-"""
+CLUSTER_TEXT = THREE_HOSTS
 
 HOSTS = ("cache001", "cache002", "cache003")
 SIZE = (140, 45)
