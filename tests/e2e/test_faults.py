@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 
-from arcus_tui.cli import main
 from arcus_tui.deploy.plan import StepId, setup_plan
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import HostState
 from arcus_tui.ssh.paths import SshPaths
+from tests.e2e.sandbox_checks import cmdlines, cli, node_processes, wait_until
 
 pytestmark = pytest.mark.timeout(420)  # the fixture may first wait for the practice hosts to be free
 
@@ -35,52 +35,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def home(host) -> str:
     return f"/home/{host.user}"
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def _cmdlines():
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        words = [word.decode(errors="replace") for word in argv if word]
-        if words:
-            yield int(entry), words
-
-
-def node_processes(login_home: str) -> dict[int, list[int]]:
-    """port -> pids of the arcus-memcached daemons running from one practice home (by /proc)."""
-    found: dict[int, list[int]] = {}
-    for pid, words in _cmdlines():
-        if words[0] == f"{login_home}/arcus/bin/memcached" and "-p" in words:
-            found.setdefault(int(words[words.index("-p") + 1]), []).append(pid)
-    return found
 
 
 def zookeeper_processes(login_home: str) -> list[int]:
     """pids of the ZooKeeper servers running with one practice home's zoo.cfg (by /proc)."""
     config = f"{login_home}/arcus/zookeeper/conf/zoo.cfg"
-    return [pid for pid, words in _cmdlines() if "org.apache.zookeeper.server.quorum.QuorumPeerMain" in words
+    return [pid for pid, words in cmdlines() if "org.apache.zookeeper.server.quorum.QuorumPeerMain" in words
             and config in words]
 
 

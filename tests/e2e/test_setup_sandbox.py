@@ -16,7 +16,6 @@ import time
 import pytest
 from kazoo.client import KazooClient
 
-from arcus_tui.cli import main
 from arcus_tui.deploy.plan import StepId, setup_plan
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import HostState
@@ -24,6 +23,7 @@ from arcus_tui.monitor.memcached_stats import fetch_stats
 from arcus_tui.sandbox.practice_hosts import load_state, stop_hosts
 from arcus_tui.ssh.paths import SshPaths
 from tests.e2e.arcus_client import client_dir, exercise
+from tests.e2e.sandbox_checks import cli, node_processes, wait_until
 from tests.infra.require import missing
 
 pytestmark = pytest.mark.timeout(420)
@@ -46,22 +46,6 @@ async def engine_setup(sandbox):
         return await runner.run(setup_plan(sandbox.cluster))
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def registry_tree(client: KazooClient, path: str = "/arcus") -> dict[str, bytes]:
     """Every znode under `path` with its data, except the ever-growing join log."""
     tree = {}
@@ -72,22 +56,6 @@ def registry_tree(client: KazooClient, path: str = "/arcus") -> dict[str, bytes]
         tree[child_path] = client.get(child_path)[0]
         tree.update(registry_tree(client, child_path))
     return tree
-
-
-def node_processes(home: str) -> dict[int, list[int]]:
-    """port -> pids of the arcus-memcached daemons running from one practice home (by /proc)."""
-    found: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        words = [word.decode(errors="replace") for word in argv if word]
-        if words and words[0] == f"{home}/arcus/bin/memcached":
-            found.setdefault(int(words[words.index("-p") + 1]), []).append(int(entry))
-    return found
 
 
 def listeners_on(endpoints: set[str]) -> list[str]:
