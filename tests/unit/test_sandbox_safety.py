@@ -443,7 +443,8 @@ def _me() -> str:
 def test_sandbox_down_leaves_alone_a_process_that_merely_looks_like_sshd(tmp_path, processes):
     """After a reboot the recorded PID can be any process, the system's sshd included."""
     impostor = processes(sys.executable, "-c", "import time; time.sleep(60)", "sshd:", "/usr/sbin/sshd", "-D")
-    host = replace(practice_host(1), sshd_pid=impostor.pid, sshd_config=str(tmp_path / "sshd" / "sshd_config"))
+    # a home under tmp_path: sandbox down must find no real practice host's pidfiles here
+    host = replace(_local_host(tmp_path), sshd_pid=impostor.pid, sshd_config=str(tmp_path / "sshd" / "sshd_config"))
     practice_hosts.save_state(tmp_path, [host])
     report = sandbox_down(tmp_path)
     _settle(impostor)
@@ -457,7 +458,7 @@ def test_sandbox_down_stops_the_sshd_it_started(tmp_path):
         pytest.skip("no OpenSSH server here")
     daemon = start_sshd(tmp_path / "sshd", [("127.0.9.7", 2297)], reap_orphans=False)
     try:
-        host = replace(practice_host(1), sshd_pid=daemon.pid, sshd_config=str(daemon.config_path))
+        host = replace(_local_host(tmp_path), sshd_pid=daemon.pid, sshd_config=str(daemon.config_path))
         other = replace(host, sshd_config=str(tmp_path / "elsewhere" / "sshd_config"))
         assert practice_hosts.sshd_is_ours(host) and not practice_hosts.sshd_is_ours(other)
         practice_hosts.save_state(tmp_path, [other])
