@@ -85,6 +85,7 @@ import asyncssh  # noqa: E402
 
 from arcus_tui.deploy import recipes  # noqa: E402
 from arcus_tui.deploy.layout import InstallLayout, shell_path  # noqa: E402
+from arcus_tui.deploy.node_join import POLL_SECONDS  # noqa: E402
 from arcus_tui.deploy.plan import PlanOptions, StepId, setup_plan  # noqa: E402
 from arcus_tui.deploy.runner import Runner, RunnerOptions  # noqa: E402
 from arcus_tui.events import HostState, ProgressEvent  # noqa: E402
@@ -599,7 +600,7 @@ def node_start_split(events: list[tuple[float, float, ProgressEvent]], created: 
     - `entry_created`: until ZooKeeper created the node's cache_list entry (the znode's ctime, wall
       clock of this same machine): the pidfile check, `memcached -d` over SSH, the daemon's start and join;
     - `seen`: until the engine reported it ("joined as X after Ns"): the above plus the engine's
-      cache_list poll (every 0.2 s);
+      cache_list poll (every node_join.POLL_SECONDS);
     - `join_wait`: the wait the engine reports in that line (0.1 s resolution)."""
     step = StepId.MEMCACHED_START.value
     host_start: dict[str, tuple[float, float]] = {}
@@ -808,7 +809,7 @@ def markdown(result: dict) -> str:
         f"memcached-start, per node (six per run, from its host's start of the step; a host starts its nodes "
         f"at once): until ZooKeeper created the node's cache_list entry (pidfile check, `memcached -d` over "
         f"SSH, the daemon's start and join; the znode's ctime) {cell(med['ours_node_entry_created'])} s; until "
-        f"the engine saw it (its cache_list poll runs every 0.2 s) {cell(med['ours_node_seen'])} s; the wait the "
+        f"the engine saw it (its cache_list poll runs every {POLL_SECONDS:g} s) {cell(med['ours_node_seen'])} s; the wait the "
         f"engine reports (\"joined ... after Ns\") {cell(med['ours_node_join_wait'])} s.",
         "",
         "old order, by phase (seconds, median (min-max)):",

@@ -22,7 +22,7 @@ from arcus_tui.zk import paths
 
 from . import actions
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.05  # one shared read per interval, whatever the number of waiting nodes
 
 LiveReader = Callable[[str], Awaitable[dict[str, str]]]
 """service code -> {ip:port: entry name} of the nodes under cache_list/<svc> right now."""
