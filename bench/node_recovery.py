@@ -48,10 +48,8 @@ import datetime  # noqa: E402
 import json  # noqa: E402
 import pwd  # noqa: E402
 import re  # noqa: E402
-import shutil  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Callable, Optional  # noqa: E402
@@ -71,11 +69,10 @@ from arcus_tui.model.toml_writer import dump_cluster  # noqa: E402
 from arcus_tui.monitor.cloud_status import Process, Registry, collect_status  # noqa: E402
 from arcus_tui.sandbox.practice_hosts import (  # noqa: E402
     PracticeHost,
-    SandboxError,
     process_alive,
     zookeeper_pidfiles,
 )
-from arcus_tui.sandbox.sandbox import exclusive_use, sandbox_up  # noqa: E402
+from arcus_tui.sandbox.sandbox import sandbox_up  # noqa: E402
 from arcus_tui.ssh.paths import SshPaths  # noqa: E402
 from arcus_tui.zk.session import RegistryError, RegistrySession  # noqa: E402
 from arcus_tui.zk.status import Health, ServiceNotFoundError, ServiceStatus, read_service_status  # noqa: E402
@@ -491,41 +488,9 @@ def main() -> int:
         print("needs root: the practice sandbox makes a login per practice host", file=sys.stderr)
         return 2
 
-    def terminate(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
-    state = Path(tempfile.mkdtemp(prefix="arcus-bench-recovery-", dir="/tmp"))
-    state.chmod(0o700)
-    cleanup: list = []
-    failed = True
-    try:
-        with exclusive_use(args.wait_free):  # the practice logins are shared with test sessions
-            try:
-                result = measure(args, state, cleanup)
-            finally:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the clean-up finish
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                common.clean_up(cleanup)
-        failed = False
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-    except (BenchError, SandboxError) as error:
-        log(f"failed: {error}")
-        return 1
-    except Exception:  # noqa: BLE001 - anything else: show it; the clean-up has run
-        import traceback
-
-        traceback.print_exc()
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if failed or args.keep_state:
-            log(f"state kept in {state}")
-        else:
-            shutil.rmtree(state, ignore_errors=True)
+    code, result = common.run_on_practice_hosts(args, measure, "arcus-bench-recovery-")
+    if result is None:
+        return code
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     log(f"wrote {args.output}")

@@ -1016,6 +1016,49 @@ def clean_up(cleanup: list) -> None:
             log(f"cleanup: sandbox down: {error}")
 
 
+def run_on_practice_hosts(args, measure, prefix: str) -> tuple[int, Optional[dict]]:
+    """`measure(args, state, cleanup)` while holding the practice hosts, with a private state
+    directory; the clean-up runs still holding them, on errors, Ctrl-C and SIGTERM too.
+    (exit code, result); the result is None when the run did not finish."""
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    state = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    state.chmod(0o700)
+    cleanup: list = []
+    failed = True
+    try:
+        with exclusive_use(args.wait_free):  # the practice logins are shared with test sessions
+            try:
+                result = measure(args, state, cleanup)
+            finally:  # still holding the practice hosts: nobody else may start on them meanwhile
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the clean-up finish
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                clean_up(cleanup)
+        failed = False
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130, None
+    except (BenchError, SandboxError) as error:
+        log(f"failed: {error}")
+        return 1, None
+    except Exception:  # noqa: BLE001 - anything else: show it; the clean-up has run
+        import traceback
+
+        traceback.print_exc()
+        return 1, None
+    finally:
+        if failed or args.keep_state:
+            log(f"state kept in {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return 0, result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each contender (default 5)")
@@ -1056,41 +1099,9 @@ def main() -> int:
         print("cannot run: " + "; ".join(problems), file=sys.stderr)
         return 2
 
-    def terminate(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
-    state = Path(tempfile.mkdtemp(prefix="arcus-bench-setup-", dir="/tmp"))
-    state.chmod(0o700)
-    cleanup: list = []
-    failed = True
-    try:
-        with exclusive_use(args.wait_free):  # the practice logins are shared with test sessions
-            try:
-                result = measure(args, state, cleanup)
-            finally:  # still holding the practice hosts: nobody else may start on them meanwhile
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the clean-up finish
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                clean_up(cleanup)
-        failed = False
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-    except (BenchError, SandboxError) as error:
-        log(f"failed: {error}")
-        return 1
-    except Exception:  # noqa: BLE001 - anything else: show it; the clean-up has run
-        import traceback
-
-        traceback.print_exc()
-        return 1
-    finally:
-        if failed or args.keep_state:
-            log(f"state kept in {state}")
-        else:
-            shutil.rmtree(state, ignore_errors=True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    code, result = run_on_practice_hosts(args, measure, "arcus-bench-setup-")
+    if result is None:
+        return code
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     log(f"wrote {args.output}")
