@@ -22,12 +22,13 @@ from arcus_tui.events import GATEWAY, EventSink, HostState, ProgressEvent, Strea
 from arcus_tui.model import Cluster
 from arcus_tui.model.problems import Severity
 from arcus_tui.package.inspect import package_problems
+from arcus_tui.ssh.audit import CommandObserver
 from arcus_tui.ssh.connect import Credentials, Password
 from arcus_tui.ssh.hostkeys import HostKeyAsker
 from arcus_tui.ssh.keys import GatewayKey, copy_id, ensure_gateway_key, verify_key_login
 from arcus_tui.ssh.paths import SshPaths
 from arcus_tui.ssh.remote_write import atomic_write_command
-from arcus_tui.ssh.results import HostResult, RunResult
+from arcus_tui.ssh.results import HostResult, RunResult, last_said
 from arcus_tui.ssh.session import HostWork, Limits, SshSession
 from arcus_tui.ssh.target import targets_for
 from arcus_tui.ssh.upload import upload
@@ -52,6 +53,7 @@ class RunnerOptions:
     on_unknown_host_key: Optional[HostKeyAsker] = None
     ask_password: Optional[PasswordAsker] = None  # asked at most once, only if a host needs it
     read_only: bool = False
+    on_command: Optional[CommandObserver] = None  # the run's audit trail (`deploy/audit.py`)
 
 
 class Runner:
@@ -195,7 +197,7 @@ class Runner:
 
     def _common(self) -> dict:
         return dict(paths=self.options.ssh_paths, limits=self.options.limits,
-                    on_unknown_host_key=self.options.on_unknown_host_key)
+                    on_unknown_host_key=self.options.on_unknown_host_key, on_command=self.options.on_command)
 
     async def _copy_key(self, step: Step, targets: list[str]) -> RunResult:
         key = self._require_key()
@@ -249,7 +251,8 @@ class Runner:
             credentials = Credentials(identity_files=(self._key.path,)) if self._key else Credentials()
             self._ssh = SshSession(targets_for(self.cluster), credentials=credentials, sink=self.sink,
                                    paths=self.options.ssh_paths, limits=self.options.limits,
-                                   on_unknown_host_key=self.options.on_unknown_host_key)
+                                   on_unknown_host_key=self.options.on_unknown_host_key,
+                                   on_command=self.options.on_command)
         return self._ssh
 
     async def _with_real_homes(self, plan: Plan, step: Step) -> Plan:
@@ -313,11 +316,12 @@ async def _perform(work: HostWork, action, cache_list: CacheListView) -> tuple[b
             if status == 0:
                 work.line(f"already done: {action.already or _short(action.command)}")
                 return False, None
+        said = len(work.stderr)
         status, signal = await work.exec(action.command)
         if signal is not None:
-            return True, f"killed by signal {signal}: {_short(action.command)}"
+            return True, f"killed by signal {signal}: {failure_cause(work.stderr[said:], action.command)}"
         if status != 0:
-            return True, f"exit status {status}: {_short(action.command)}"
+            return True, f"exit status {status}: {failure_cause(work.stderr[said:], action.command)}"
         return True, None
     if isinstance(action, actions.WriteFile):
         return await _write_file(work, action)
@@ -338,6 +342,12 @@ async def _write_file(work: HostWork, action: actions.WriteFile) -> tuple[bool, 
         return True, f"could not write {action.path} (exit status {status})"
     work.line(f"wrote {action.path}")
     return True, None
+
+
+def failure_cause(stderr: list[str], command: str) -> str:
+    """Why a command failed, in one line: its last stderr line (what the server said), or
+    the command itself when it said nothing."""
+    return last_said(stderr) or f"`{_short(command)}` printed no error"
 
 
 def _lines(lines: list[str]) -> str:

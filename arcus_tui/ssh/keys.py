@@ -21,6 +21,7 @@ import asyncssh
 
 from arcus_tui.events import GATEWAY, EventSink, HostState, ProgressEvent, Stream, ignore_events
 
+from .audit import CommandObserver
 from .connect import Credentials, Password
 from .hostkeys import HostKeyAsker, KnownHosts, fingerprint
 from .paths import DEFAULT_SSH_DIR, SshPaths
@@ -185,7 +186,8 @@ async def copy_id(targets: Iterable[HostTarget], key: GatewayKey, password: Unio
                   paths: Optional[SshPaths] = None, limits: Optional[Limits] = None,
                   on_unknown_host_key: Optional[HostKeyAsker] = None,
                   known_hosts: Optional[KnownHosts] = None, sink: EventSink = ignore_events,
-                  step: str = "copy-id", hosts: Optional[Iterable[str]] = None) -> RunResult:
+                  step: str = "copy-id", hosts: Optional[Iterable[str]] = None,
+                  on_command: Optional[CommandObserver] = None) -> RunResult:
     """Install `key` in `~/.ssh/authorized_keys` of every target's login user, all hosts at once.
 
     Logs in with the gateway key when it already works, else with `password` (the same one
@@ -195,7 +197,8 @@ async def copy_id(targets: Iterable[HostTarget], key: GatewayKey, password: Unio
         password = Password(password)
     credentials = Credentials(password=password, identity_files=(key.path,), use_agent=False)
     async with SshSession(targets, paths=paths, credentials=credentials, limits=limits,
-                          on_unknown_host_key=on_unknown_host_key, known_hosts=known_hosts, sink=sink) as ssh:
+                          on_unknown_host_key=on_unknown_host_key, known_hosts=known_hosts, sink=sink,
+                          on_command=on_command) as ssh:
         return await ssh.run(INSTALL_KEY_COMMAND, hosts=hosts, step=step, input=key.public_line + "\n",
                              outcome=_copy_outcome, timeout=60)
 
@@ -204,10 +207,12 @@ async def verify_key_login(targets: Iterable[HostTarget], key: Union[GatewayKey,
                            paths: Optional[SshPaths] = None, limits: Optional[Limits] = None,
                            on_unknown_host_key: Optional[HostKeyAsker] = None,
                            known_hosts: Optional[KnownHosts] = None, sink: EventSink = ignore_events,
-                           step: str = "verify-login", hosts: Optional[Iterable[str]] = None) -> RunResult:
+                           step: str = "verify-login", hosts: Optional[Iterable[str]] = None,
+                           on_command: Optional[CommandObserver] = None) -> RunResult:
     """Log in to every host with `key` alone (no password, no agent, no other key) and run `true`."""
     key_path = key.path if isinstance(key, GatewayKey) else Path(key)
     credentials = Credentials(password=None, identity_files=(key_path,), use_agent=False)
     async with SshSession(targets, paths=paths, credentials=credentials, limits=limits,
-                          on_unknown_host_key=on_unknown_host_key, known_hosts=known_hosts, sink=sink) as ssh:
+                          on_unknown_host_key=on_unknown_host_key, known_hosts=known_hosts, sink=sink,
+                          on_command=on_command) as ssh:
         return await ssh.run("true", hosts=hosts, step=step, timeout=30)

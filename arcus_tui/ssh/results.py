@@ -10,6 +10,11 @@ from arcus_tui.events import HostState
 from .hostkeys import HostKeyQuestion
 
 
+def last_said(lines: Sequence[str]) -> str:
+    """The last non-blank line, stripped: what a failed command said last (its cause, usually)."""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")
+
+
 @dataclass(frozen=True)
 class HostResult:
     host: str

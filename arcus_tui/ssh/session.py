@@ -42,11 +42,12 @@ import asyncssh
 
 from arcus_tui.events import GATEWAY, EventSink, HostState, ProgressEvent, Stream, ignore_events
 
+from .audit import CommandObserver, CommandRecord
 from .connect import Connector, Credentials
 from .errors import CommandTimeout, ConnectionDropped, LoginDropped, SshHostError, scrub
 from .hostkeys import HostKeyAsker, HostKeyQuestion, KnownHosts, UnknownHostKey
 from .paths import SshPaths
-from .results import HostResult, RunResult
+from .results import HostResult, RunResult, last_said
 from .target import HostTarget
 
 log = logging.getLogger(__name__)
@@ -206,13 +207,15 @@ class SshSession:
     def __init__(self, targets: Iterable[HostTarget], *, paths: Optional[SshPaths] = None,
                  credentials: Optional[Credentials] = None, limits: Optional[Limits] = None,
                  on_unknown_host_key: Optional[HostKeyAsker] = None,
-                 known_hosts: Optional[KnownHosts] = None, sink: EventSink = ignore_events):
+                 known_hosts: Optional[KnownHosts] = None, sink: EventSink = ignore_events,
+                 on_command: Optional[CommandObserver] = None):
         self.paths = paths or SshPaths()
         self.credentials = credentials or Credentials()
         self.limits = limits or Limits()
         self.known_hosts = known_hosts or KnownHosts(self.paths.known_hosts)
         self.on_unknown_host_key = on_unknown_host_key
         self.sink = sink
+        self.on_command = on_command  # the run's audit trail: every command and its exit status
         self._report_known_hosts_problems()
         self.targets: dict[str, HostTarget] = {}
         for target in targets:
@@ -282,7 +285,9 @@ class SshSession:
             if status is None and any(_command_for(c, work.target) is not None for c in commands):
                 return replace(result, state=HostState.FAILED, error="the host sent no exit status")
             if status not in (0, None):
-                return replace(result, state=HostState.FAILED, error=f"exit status {status}")
+                said = last_said(work.stderr)
+                return replace(result, state=HostState.FAILED,
+                               error=f"exit status {status}: {said}" if said else f"exit status {status}")
             if status is None:
                 return replace(result, state=HostState.SKIPPED)
             return replace(result, state=outcome(result)) if outcome else result
@@ -481,6 +486,30 @@ class SshSession:
             if echo:
                 self._emit(sink, ProgressEvent(name, step, stream, text))
 
+        started, wall = time.monotonic(), time.time()
+        status: tuple[Optional[int], Optional[str]] = (None, None)
+        error: Optional[str] = "cancelled"
+        try:
+            status = await self._exec_channel(work, conn, command, timeout, input, on_line, done)
+            error = None
+            return status
+        except SshHostError as exc:
+            error = exc.message
+            raise
+        finally:
+            if self.on_command is not None:
+                self._audit(CommandRecord(name, step, self._scrub(command), wall, time.monotonic() - started,
+                                          status[0], status[1], error and self._scrub(error)))
+
+    def _audit(self, record: CommandRecord) -> None:
+        try:
+            self.on_command(record)
+        except Exception:  # an audit trail that cannot be written must not stop the work
+            log.exception("the command observer failed on %r", record)
+
+    async def _exec_channel(self, work: HostWork, conn: asyncssh.SSHClientConnection, command: str, timeout,
+                            input: Optional[str], on_line, done: asyncio.Future) -> tuple[Optional[int], Optional[str]]:
+        name, step = work.name, work.step
         async with self._channel_slot(name):
             try:
                 chan, session = await conn.create_session(lambda: _LineSession(on_line, done), command,

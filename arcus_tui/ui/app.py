@@ -1,8 +1,9 @@
 """The Textual application and `run_app`, the entry `arcus-tui [FILE]` calls.
 
-The app only shows what the engine gives it: a `Cluster` from `arcus_tui.model`
-here; later the progress events of deploy/zk/monitor. It makes no SSH or
-ZooKeeper calls of its own.
+The app shows what the engine gives it: the `Cluster` of the cluster file, the progress
+of its runs (owned by the app's `RunController`, `ui/runs.py`, so that they outlive any
+pane), the registry tree and the monitor's readings. The panes make their own reads in
+workers; the app makes no SSH or ZooKeeper call itself.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from arcus_tui.package.inspect import add_package_problems
 from arcus_tui.ssh.paths import SshPaths
 
 from .context import AppContext
+from .runs import RunController
 from .screens.edit_prompts import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
@@ -70,6 +72,7 @@ class ArcusApp(App[None]):
         self.path = path
         self.read_only = read_only
         self.context = AppContext(cluster, path, read_only, ssh_paths or SshPaths())
+        self.runs = RunController(self, self.context)  # the setup/teardown runs, whichever tab shows them
         self.notices = [*(str(problem) for problem in self.themes.problems), *notices]
         for theme in self.themes.themes.values():
             self.register_theme(theme)

@@ -5,7 +5,8 @@ Every `check_action` of the app asks `Gate.check`, which answers as Textual want
 True (on), None (shown in the footer but off) or False (hidden). What it weighs:
 
 * read-only: nothing may change, so the keys that would are hidden, not refused later;
-* a run in progress: the layout and the other runs wait for it (shown, off); its cancel key shows;
+* a run in progress: the other runs wait for it (shown, off); its cancel key shows. The layout
+  may be edited and saved meanwhile: the run goes on with the layout it started with;
 * unsaved layout edits: a run would deploy the saved file, not what the Grid shows (shown, off).
 
 Quitting is never off; `quit_question` says what would be lost, and then the app asks.
@@ -44,7 +45,7 @@ class Gate:
             return True
         if self.read_only:
             return False
-        if self.running:
+        if self.running and action in RUNS:
             return None
         if action in RUNS and self.unsaved:
             return None

@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from arcus_tui.deploy.audit import AuditTrail
 from arcus_tui.deploy.plan import Plan, PlanOptions, StepId, setup_plan, teardown_plan
 from arcus_tui.deploy.registry_steps import services_sharing_ensemble, shared_ensemble_refusal
 from arcus_tui.deploy.runner import Runner, RunnerOptions
@@ -111,11 +113,19 @@ def _runner_options(args, ask_password=None) -> RunnerOptions:
 MAX_RETRIES = 3
 
 
-def execute(cluster: Cluster, plan: Plan, options: RunnerOptions) -> int:
-    """Run the plan; on a terminal, offer to retry only what failed (at most MAX_RETRIES times)."""
+def execute(cluster: Cluster, plan: Plan, options: RunnerOptions, kind: str) -> int:
+    """Run the plan; on a terminal, offer to retry only what failed (at most MAX_RETRIES times).
+    The run's commands and state changes also go to its audit trail (`deploy/audit.py`)."""
+    trail = AuditTrail.start(kind, cluster.service_code, [host.name for host in cluster.hosts])
+    options = replace(options, on_command=trail.command)
+    printer = EventPrinter()
+
+    def sink(event) -> None:
+        printer(event)
+        trail.event(event)
 
     async def go():
-        async with Runner(cluster, options, EventPrinter()) as runner:
+        async with Runner(cluster, options, sink) as runner:
             report = await runner.run(plan)
             for _ in range(MAX_RETRIES):
                 if report.ok or not interactive():
@@ -129,10 +139,16 @@ def execute(cluster: Cluster, plan: Plan, options: RunnerOptions) -> int:
     try:
         report = asyncio.run(go())
     except KeyboardInterrupt:
+        trail.finish(False, "interrupted")
         print("interrupted: steps already started were cancelled; run the same command again to resume",
               file=sys.stderr)
         return 130
+    except BaseException as error:
+        trail.finish(False, f"{type(error).__name__}: {error}")
+        raise
+    trail.finish(report.ok)
     print_failures(report)
+    print(trail.problem or f"audit trail: {trail.path}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -168,7 +184,7 @@ def run_setup(args) -> int:
         ask = prompt_password
     plan = setup_plan(cluster, PlanOptions(key_type=args.key_type, quorum_timeout=args.timeout,
                                            online_timeout=args.timeout, **_register_consent(args)))
-    return execute(cluster, plan, _runner_options(args, ask))
+    return execute(cluster, plan, _runner_options(args, ask), "setup")
 
 
 def _register_consent(args) -> dict:
@@ -212,7 +228,7 @@ def run_start(args) -> int:
     if not args.yes and not confirm("Start these processes? [y/N]"):
         print("not confirmed (pass --yes)", file=sys.stderr)
         return EXIT_USAGE
-    return execute(cluster, plan, _runner_options(args))
+    return execute(cluster, plan, _runner_options(args), "start")
 
 
 def run_stop(args) -> int:
@@ -231,7 +247,7 @@ def run_stop(args) -> int:
     if not args.yes and not confirm("Stop these processes? [y/N]"):
         print("not confirmed (pass --yes)", file=sys.stderr)
         return EXIT_USAGE
-    return execute(cluster, plan, _runner_options(args))
+    return execute(cluster, plan, _runner_options(args), "stop")
 
 
 def _shared_ensemble(cluster: Cluster) -> Optional[str]:
@@ -250,7 +266,7 @@ def run_register(args) -> int:
         return EXIT_USAGE
     plan = setup_plan(cluster, PlanOptions(**_register_consent(args))).subset(
         {StepId.ZOOKEEPER_INIT, StepId.REGISTER})
-    return execute(cluster, plan, _runner_options(args))
+    return execute(cluster, plan, _runner_options(args), "register")
 
 
 def run_unregister(args) -> int:
@@ -265,4 +281,4 @@ def run_unregister(args) -> int:
                                     f"Type '{expected}' to go on:", expected=expected):
         print(f"not confirmed: type '{expected}' or pass --yes", file=sys.stderr)
         return EXIT_USAGE
-    return execute(cluster, plan, _runner_options(args))
+    return execute(cluster, plan, _runner_options(args), "unregister")

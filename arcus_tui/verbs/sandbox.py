@@ -188,4 +188,4 @@ def _setup(result, password: str, state_dir: Path) -> int:
     options = RunnerOptions(ssh_paths=SshPaths.under(gateway), on_unknown_host_key=host_key_asker(fingerprints),
                             ask_password=ask_password)
     print(f"setting up {result.cluster.service_code} on the practice hosts (gateway key in {gateway})")
-    return execute(result.cluster, setup_plan(result.cluster), options)
+    return execute(result.cluster, setup_plan(result.cluster), options, "setup")

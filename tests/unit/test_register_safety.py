@@ -261,7 +261,7 @@ def captured(monkeypatch):
     """`execute` of the deploy verbs, recorded instead of run."""
     calls = []
 
-    def execute(cluster, plan, options):
+    def execute(cluster, plan, options, kind):
         calls.append(plan)
         return 0
 
@@ -577,7 +577,7 @@ async def test_app_asks_for_the_service_code_before_register_removes_mappings(cl
     app = ArcusApp(cluster, "test.toml")
     async with app.run_test(size=(140, 45)) as pilot:
         pane = app.screen.query_one(SetupPane)
-        pane.runner_factory = Runner
+        app.runs.runner_factory = Runner
         await pilot.press("2", "s")
         await pilot.pause()
         await pilot.press("y")  # the setup question comes first

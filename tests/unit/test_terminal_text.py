@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 
 from textual.app import App
+from textual.geometry import Region
 
 from arcus_tui.events import HostState, ProgressEvent, Stream
 from arcus_tui.text import printable
-from arcus_tui.ui.widgets.log_host import HostLog
+from arcus_tui.deploy.run_log import RunLog
+from arcus_tui.ui.widgets.log_view import LogView
 from arcus_tui.ui.widgets.setup_matrix import SetupMatrix
 from arcus_tui.verbs.console import EventPrinter, print_failures
 
@@ -66,24 +68,30 @@ def test_failure_summary_prints_no_control_characters():
 
 
 class _LogApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_log = RunLog()
+
     def compose(self):
-        yield HostLog("a", "a\x1b]0;title\x07 host")
+        yield LogView(self.run_log, "a\x1b]0;title\x07 host", "a\x1b]0;title\x07 host")
 
 
-async def test_log_pane_keeps_and_draws_no_control_characters():
+async def test_log_view_keeps_and_draws_no_control_characters():
     app = _LogApp()
     async with app.run_test(size=(120, 20)) as pilot:
-        log = app.query_one(HostLog)
-        log.take(ProgressEvent("a", "exec", Stream.STDOUT, HOSTILE), run=1)
-        log.take(ProgressEvent("a", "exec", Stream.INFO, f"multi\x1b[1A\nline {HOSTILE}"), run=1)
-        log.take(ProgressEvent("a", "exec", Stream.INFO, f"boom {HOSTILE}", state=HostState.FAILED, duration=1),
-                 run=1)
+        log = app.query_one(LogView)
+        host = "a\x1b]0;title\x07 host"
+        app.run_log.add(ProgressEvent(host, "exec", Stream.STDOUT, HOSTILE), run=1)
+        app.run_log.add(ProgressEvent(host, "exec", Stream.INFO, f"multi\x1b[1A\nline {HOSTILE}"), run=1)
+        app.run_log.add(ProgressEvent(host, "exec", Stream.INFO, f"boom {HOSTILE}", state=HostState.FAILED,
+                                      duration=1), run=1)
+        log.show_target(printable(host), printable(host))
         await pilot.pause()
         kept = log.text
-        drawn = "\n".join(strip.text for strip in log.lines)
+        drawn = "\n".join(strip.text for strip in log.render_lines(Region(0, 0, *log.outer_size)))
         for text in (kept, drawn):
             assert not CONTROLS & (set(text) - {"\n"}), repr(text)
-        assert f"exec             {CLEAN}" in kept
+        assert f"exec             {CLEAN}" in kept and f"exec             {CLEAN}"[:40] in drawn
         assert "multi" in kept.splitlines()[2] and kept.splitlines()[3].endswith(f"line {CLEAN}")
         assert f"boom {CLEAN}" in kept
         assert not CONTROLS & set(str(log.border_title)) and "title" not in str(log.border_title)

@@ -17,7 +17,8 @@ from arcus_tui.events import GATEWAY, HostState, ProgressEvent
 from arcus_tui.model import parse_cluster
 from arcus_tui.ui.app import ArcusApp
 from arcus_tui.ui.gate import Gate
-from arcus_tui.ui.panes.setup import CANCELLED, SetupPane
+from arcus_tui.ui.panes.setup import SetupPane
+from arcus_tui.ui.runs import CANCELLED
 from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
 from arcus_tui.ui.screens.edit_prompts import ConfirmScreen
 from arcus_tui.ui.screens.main import MainScreen
@@ -99,7 +100,7 @@ def status(app: ArcusApp) -> str:
 
 async def start_hanging_run(app: ArcusApp, pilot) -> SetupPane:
     pane = setup_pane(app)
-    pane.runner_factory = HangingRunner
+    app.runs.runner_factory = HangingRunner
     await pilot.press("2")
     await pilot.pause()
     await pilot.press("s")
@@ -120,7 +121,8 @@ async def start_hanging_run(app: ArcusApp, pilot) -> SetupPane:
     (Gate(read_only=True), "toggle_zookeeper", False),  # hidden, not refused with a toast
     (Gate(read_only=True), "save", False),
     (Gate(read_only=True), "start", False),
-    (Gate(running=True), "save", None),  # shown, off: editing during a run is refused
+    (Gate(running=True), "save", True),  # the run keeps the layout it started with
+    (Gate(running=True), "start", None),
     (Gate(running=True), "teardown", None),
     (Gate(running=True), "cancel_run", True),
     (Gate(unsaved=True), "start", None),  # a run would deploy the saved file, not what is shown
@@ -145,7 +147,7 @@ async def test_s_shows_the_plan_summary_and_runs_nothing_until_yes(cluster, clus
     app = ArcusApp(cluster, str(cluster_file))
     async with app.run_test(size=SIZE) as pilot:
         pane = setup_pane(app)
-        pane.runner_factory = HangingRunner
+        app.runs.runner_factory = HangingRunner
         HangingRunner.last = None
         await pilot.press("2", "s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the setup question")
@@ -240,23 +242,28 @@ async def test_q_during_a_run_asks_first(cluster, cluster_file):
     assert HangingRunner.last.cancelled and HangingRunner.last.closed
 
 
-async def test_the_layout_cannot_be_edited_during_a_run(cluster, cluster_file):
+async def test_the_layout_can_be_edited_and_saved_during_a_run_which_keeps_its_own(cluster, cluster_file):
     app = ArcusApp(cluster, str(cluster_file))
     async with app.run_test(size=SIZE) as pilot:
         await start_hanging_run(app, pilot)
         await pilot.press("1")
         await pilot.pause()
-        grid = main_screen(app).query_one(HostGrid)
-        before = [drawn(box) for box in grid.boxes]
         keys = footer_keys(app)
-        assert keys.get("a") is False and keys.get("ctrl+s") is False  # shown, but off
-        await pilot.press("z", "plus", "a", "d")
+        assert keys.get("a") is True and keys.get("ctrl+s") is True
+        await pilot.press("z")  # cache001 leaves the ensemble
         await pilot.pause()
-        assert isinstance(app.screen, MainScreen)  # no question asked
-        assert [drawn(box) for box in grid.boxes] == before
-        assert "modified" not in drawn(main_screen(app).query_one("#cluster-summary"))
-        setup_pane(app).action_cancel_run()
+        assert "modified" in drawn(main_screen(app).query_one("#cluster-summary"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert 'address = "127.0.0.1"\nzookeeper = true' not in cluster_file.read_text()  # saved
+        assert HangingRunner.last is not None and not HangingRunner.last.cancelled
+        await pilot.press("2")  # the Setup pane was built anew by the save: it shows the same run
+        await pilot.pause()
+        assert setup_pane(app).running and "Setup running" in status(app)
+        await pilot.press("x")
         await until(pilot, lambda: not setup_pane(app).running, "the cancel")
+        await pilot.pause()
+        assert "Setup cancelled" in status(app) and HangingRunner.last.cancelled
 
 
 async def test_unsaved_edits_turn_the_runs_off_until_saved(cluster, cluster_file):

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input
 
 from arcus_tui.deploy.plan import REGISTRY, Plan, StepId, setup_plan, teardown_plan
 from arcus_tui.deploy.report import DeployReport
+from arcus_tui.deploy.runner import Runner
 from arcus_tui.events import GATEWAY, HostState, ProgressEvent, Stream
 from arcus_tui.model import parse_cluster
 from arcus_tui.ssh.connect import Password
@@ -31,7 +32,7 @@ from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
 from arcus_tui.ui.screens.confirm_teardown import ConfirmTeardownScreen
 from arcus_tui.ui.screens.help import HelpScreen
 from arcus_tui.ui.screens.main import MainScreen
-from arcus_tui.ui.widgets.log_host import HostLog, entry_text
+from arcus_tui.ui.widgets.log_view import LogView
 from arcus_tui.ui.widgets.setup_matrix import SetupMatrix, plan_targets
 from tests.unit.cluster_texts import THREE_HOSTS
 
@@ -172,7 +173,7 @@ def logs_pane(app: ArcusApp) -> LogsPane:
 
 async def start_with(app: ArcusApp, pilot, factory: FakeFactory) -> SetupPane:
     pane = setup_pane(app)
-    pane.runner_factory = factory
+    app.runs.runner_factory = factory
     await pilot.press("2")
     await pilot.pause()
     return pane
@@ -212,7 +213,7 @@ def every_text(app: ArcusApp) -> str:
         for widget in screen.query("*"):
             if isinstance(widget, Input):
                 parts.append(widget.value)
-            elif isinstance(widget, HostLog):
+            elif isinstance(widget, LogView):
                 parts.append(widget.text)
             elif isinstance(widget, SetupMatrix):
                 parts.extend(f"{c.message} {c.last_line}" for c in widget.cells.values())
@@ -312,7 +313,8 @@ async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
 
         # the logs: a pane per target, lines prefixed by step, stderr in the error colour
         logs = logs_pane(app)
-        assert list(logs.logs) == [GATEWAY, *HOSTS, REGISTRY]
+        assert logs.targets == [GATEWAY, *HOSTS, REGISTRY]
+        assert [view.target for view in logs.tiles] == [GATEWAY, *HOSTS, REGISTRY]  # all on one page
         gateway = logs.log_of(GATEWAY).text
         assert "make-key         made a new ed25519 key /tmp/gw/id_ed25519" in gateway
         assert "make-key         ✓ ok 0.1s: made /tmp/gw/id_ed25519" in gateway
@@ -321,9 +323,11 @@ async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
         assert "copy-key         ✗ failed 2.0s: authentication failed" in third.text
         assert "verify-login     – skipped: copy-key did not succeed on this host" in third.text
         assert third.text.splitlines()[0].startswith("── setup 1 · ")
-        stderr = next(e for e in third.entries if e.stream is Stream.STDERR)
-        drawn = entry_text(stderr, app.theme_variables)
-        assert any(app.theme_variables["error"].lower() in str(span.style).lower() for span in drawn.spans)
+        await pilot.press("3")
+        await pilot.pause()
+        row = next(y for y in range(third.size.height) if "Permission denied" in third.render_line(y).text)
+        stderr_styles = [segment.style for segment in third.render_line(row) if "Permission" in segment.text]
+        assert any(app.theme_variables["error"].lower() in str(style).lower() for style in stderr_styles)
         assert "copy-key         Number of key(s) added: 1" in logs.log_of("cache001").text
         assert "zookeeper-quorum ✓ ok" in logs.log_of(REGISTRY).text
         assert "cache003" not in logs.log_of("cache001").text
@@ -468,7 +472,7 @@ async def test_read_only_never_calls_the_runner_and_the_engine_refuses_anyway(cl
         assert factory.runs == []
 
         # invoked anyway (say from code): the real engine refuses before anything runs
-        pane.runner_factory = SetupPane(app.context).runner_factory  # the real Runner
+        app.runs.runner_factory = Runner  # the real engine
         pane._launch("setup", setup_plan(cluster), None)
         await finished(pilot, pane, 1)
         status = pane.query_one("#setup-status").render().plain
@@ -502,31 +506,37 @@ async def test_logs_maximise_cycle_and_clear(cluster, tmp_path):
         await pilot.press("3")
         await pilot.pause()
         logs = logs_pane(app)
-        assert app.focused is logs.log_of(GATEWAY)
-        await pilot.press("n")
-        assert app.focused is logs.log_of("cache001")
-        await pilot.press("f")
-        assert logs.maximised == "cache001" and logs.has_class("-maximised")
-        assert [t for t, log in logs.logs.items() if log.display] == ["cache001"]
-        await pilot.press("n")  # the maximised view follows
-        assert logs.maximised == "cache002" and app.focused is logs.log_of("cache002")
-        await pilot.press("p", "p")
-        assert logs.maximised == GATEWAY
-        await pilot.press("enter")
-        assert logs.maximised is None and all(log.display for log in logs.logs.values())
 
-        await pilot.press("f")  # cache003's log, maximised: every line of it on screen
-        third = logs.log_of("cache003")
+        def focused_target():
+            return getattr(app.focused, "target", "not a log")
+
+        def shown():
+            return [view.target for view in logs.tiles if view.display]
+
+        assert focused_target() == GATEWAY
+        await pilot.press("n")
+        assert focused_target() == "cache001"
+        await pilot.press("f")
+        assert logs.maximised and shown() == ["cache001"]
+        await pilot.press("n")  # the maximised view follows
+        assert shown() == ["cache002"] and focused_target() == "cache002"
+        await pilot.press("p", "p")
+        assert shown() == [GATEWAY]
+        await pilot.press("enter")
+        assert not logs.maximised and shown() == [GATEWAY, *HOSTS, REGISTRY]
+
+        await pilot.press("f")  # the gateway's log maximised; three hosts on: cache003's
         await pilot.press("n", "n", "n")
         await pilot.pause()
-        assert logs.maximised == "cache003"
+        third = app.focused
+        assert shown() == ["cache003"] and third.target == "cache003"
         assert "Permission denied, please try again." in drawn(third)
         await pilot.press("c")
         await pilot.pause()
         on_screen = drawn(third)
-        assert "Permission denied" not in on_screen and "copy-key" not in on_screen  # gone from the screen
+        assert "Permission denied" not in on_screen and "copy-key  " not in on_screen  # gone from the screen
         assert "skipped" in on_screen  # the last state stays in the title
-        assert all(log.text == "" for log in logs.logs.values())
+        assert all(view.text == "" for view in logs.tiles)
 
 
 async def test_help_lists_the_setup_and_logs_keys(cluster):
@@ -549,7 +559,7 @@ async def test_footer_shows_the_setup_keys_on_the_setup_tab(cluster):
         assert {"s", "r", "t"} <= shown
 
 
-async def test_lines_that_came_while_the_logs_tab_was_hidden_fit_its_width(cluster, tmp_path):
+async def test_lines_that_came_while_the_logs_tab_was_hidden_are_drawn_when_shown(cluster, tmp_path):
     factory = FakeFactory(first_setup(tmp_path, {}))
     app = ArcusApp(cluster, "test.toml")
     async with app.run_test(size=SIZE) as pilot:
@@ -563,6 +573,6 @@ async def test_lines_that_came_while_the_logs_tab_was_hidden_fit_its_width(clust
         await pilot.pause(0.2)
         log = logs_pane(app).log_of("cache003")
         width = log.scrollable_content_region.width
-        drawn = [strip.text.rstrip() for strip in log.lines]
-        assert width > 40 and "copy-key         Permission denied, please"[:width] in drawn
-        assert max(len(line) for line in drawn) > 30  # wrapped to the pane, not to a hidden tab's nothing
+        on_screen = drawn(log)
+        assert width > 40 and "copy-key         Permission denied, please"[:width - 2] in on_screen
+        assert log.text.splitlines()[-1].split()[-1] in on_screen  # following: the newest line is shown

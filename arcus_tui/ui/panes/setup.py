@@ -2,67 +2,41 @@
 
 `s` shows the whole setup plan (steps × hosts, every process it starts, the registry
 changes) and runs it once the operator says y; `x` (or ctrl+c) cancels a run in progress;
-`r` runs it again for only what did not succeed
-(the runner is given the previous `DeployReport`), `t` runs the teardown after
-the operator types `Delete <service_code>` under the list of every process it stops.
-When the register step would remove a node registered under the service code, the
-engine asks and a modal wants the service code typed. A run is a Textual worker on the
-app's own loop; the runner's sink is an `EngineFeed`, so every engine event
-reaches this pane's matrix and the Logs tab as one `EngineEvent` message.
+`r` runs it again for only what did not succeed (the runner is given the previous
+`DeployReport`), `t` runs the teardown after the operator types `Delete <service_code>`
+under the list of every process it stops.
 
-The runner asks for the SSH password (once per run, only if a host needs it) and
-about unknown host keys through modal screens; their answers go back to the
-engine and nowhere else. Which keys are on is the app's one gate (`ui/gate.py`): in
+Runs belong to the app's `RunController` (`ui/runs.py`), not to this pane: the pane starts
+them and watches them, so a pane built anew mid-run (a saved layout) shows the run so far
+and the rest as it comes. Which keys are on is the app's one gate (`ui/gate.py`): in
 read-only mode they are hidden, and a run started anyway is refused by the engine itself
 (`ReadOnlyError`), whose message is shown.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
-from typing import Any, Callable, Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Static
 
 from arcus_tui.deploy.plan import Plan, PlanOptions, setup_plan, teardown_plan
 from arcus_tui.deploy.report import DeployReport
-from arcus_tui.deploy.runner import Runner, RunnerOptions
-from arcus_tui.events import EventSink, HostState
-from arcus_tui.model import Cluster
-from arcus_tui.ssh.connect import Password
-from arcus_tui.ssh.hostkeys import HostKeyQuestion
-from arcus_tui.zk.registry import RegistrationDiff
-from arcus_tui.zk.session import ReadOnlyError
+from arcus_tui.events import HostState, ProgressEvent
 from arcus_tui.text import printable_lines
 
 from ..context import AppContext
 from ..gate import CANCEL_RUN, RUNS, Gate
-from ..screens.ask_host_key import AskHostKeyScreen
-from ..screens.ask_password import AskPasswordScreen
-from ..screens.confirm_register import ConfirmRegisterScreen
+from ..runs import CANCELLED as CANCELLED_MESSAGE, KIND_TITLES, RunController, RunState
 from ..screens.confirm_setup import ConfirmSetupScreen
 from ..screens.confirm_teardown import ConfirmTeardownScreen
 from ..widgets.setup_matrix import STEP_COLUMN, TIME_COLUMN, SetupMatrix, cell_label, format_duration
-from ..widgets.setup_messages import EngineEvent, EngineFeed, TakesEngineEvents, engine_listeners
 
-log = logging.getLogger(__name__)
-
-RunnerFactory = Callable[[Cluster, RunnerOptions, EventSink], Any]
-"""Makes the runner of one run: `Runner(cluster, options, sink)` or a test's stand-in
-(anything with `async run(plan, *, previous=None) -> DeployReport` and `async close()`)."""
-
-KIND_TITLES = {"setup": "Setup", "retry": "Retry", "teardown": "Teardown"}
 TICK_SECONDS = 0.1
-CANCELLED = "cancelled"
-"""The error a run's finish carries when the operator cancelled it (x / ctrl+c)."""
 
 
 MAX_EFFECTS_PER_STEP = 6  # the modal must fit a 200-node teardown
@@ -83,7 +57,7 @@ def plan_effect_lines(plan: Plan) -> list[str]:
     return lines
 
 
-class SetupPane(Vertical, TakesEngineEvents):
+class SetupPane(Vertical):
     """Matrix, status line, the highlighted cell's detail, and the three run buttons."""
 
     BINDINGS = [
@@ -93,32 +67,36 @@ class SetupPane(Vertical, TakesEngineEvents):
         Binding("x,ctrl+c", CANCEL_RUN, "Cancel run", key_display="x"),
     ]
 
-    class RunFinished(Message):
-        """Posted by a run's worker after its last event: the report, or why there is none."""
-
-        def __init__(self, run: int, kind: str, report: Optional[DeployReport], error: str,
-                     elapsed: float) -> None:
-            super().__init__()
-            self.run = run
-            self.kind = kind
-            self.report = report
-            self.error = error
-            self.elapsed = elapsed
-
-    def __init__(self, context: AppContext, runner_factory: Optional[RunnerFactory] = None, *,
-                 id: Optional[str] = "setup-pane") -> None:
+    def __init__(self, context: AppContext, *, id: Optional[str] = "setup-pane") -> None:
         super().__init__(id=id, classes="-read-only" if context.read_only else "")
         self.context = context
         self.cluster = context.cluster
-        self.runner_factory: RunnerFactory = runner_factory or Runner
-        self.report: Optional[DeployReport] = None  # the last run's, for `r`
-        self.running = False
-        self.run_number = 0
-        self.run_kind = ""
-        self.run_started = 0.0
         self.current_step = ""
         self.outcome: Content = Content("")
-        self._ask_lock = asyncio.Lock()
+
+    # --- the app's runs -------------------------------------------------------------------
+
+    @property
+    def runs(self) -> RunController:
+        return self.app.runs
+
+    @property
+    def shown_run(self) -> Optional[RunState]:
+        return self.runs.run
+
+    @property
+    def running(self) -> bool:
+        return self.is_attached and self.runs.running
+
+    @property
+    def run_number(self) -> int:
+        return self.shown_run.number if self.shown_run is not None else 0
+
+    @property
+    def report(self) -> Optional[DeployReport]:
+        """The last finished run's report, for `r`."""
+        run = self.shown_run
+        return run.report if run is not None and not run.running else None
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -137,13 +115,21 @@ class SetupPane(Vertical, TakesEngineEvents):
             self.matrix.show_plan(setup_plan(self.cluster, PlanOptions()))
         self._ticker = self.set_interval(TICK_SECONDS, self._tick, pause=True)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.call_after_refresh(self._repaint))
+        if self.cluster is not None:
+            self.runs.watch(self)
         self._show_status()
         self._sync_controls()
 
-    def on_show(self) -> None:
-        """The tab came into view: put the focus on the matrix so that s/r/t work at once."""
+    def on_unmount(self) -> None:
+        self.runs.unwatch(self)
+
+    def focus_default(self) -> None:
+        """The tab came into view: the matrix takes the keys (s/r/t, arrows) at once."""
         if self.cluster is not None:
-            self.call_after_refresh(self.matrix.focus)
+            self.matrix.focus()
+
+    def on_show(self) -> None:
+        self.call_after_refresh(self.focus_default)
 
     @property
     def matrix(self) -> SetupMatrix:
@@ -180,7 +166,7 @@ class SetupPane(Vertical, TakesEngineEvents):
             self.notify("Setup is off now (read-only, a run in progress, or unsaved layout edits).",
                         severity="warning")
             return
-        plan = setup_plan(self.cluster, PlanOptions(ask_removal=self._ask_removal))
+        plan = setup_plan(self.cluster, PlanOptions(ask_removal=self.runs.ask_removal))
 
         def confirmed(yes: Optional[bool]) -> None:
             if yes:
@@ -193,10 +179,9 @@ class SetupPane(Vertical, TakesEngineEvents):
 
     def action_cancel_run(self) -> None:
         """Stop the run in progress: its worker is cancelled, the runner closes its connections."""
-        if not self.running:
-            return
-        self.workers.cancel_group(self, "deploy")
-        self.notify("Cancelling the run: steps already started are stopped.", title="Cancel", severity="warning")
+        if self.runs.cancel():
+            self.notify("Cancelling the run: steps already started are stopped.", title="Cancel",
+                        severity="warning")
 
     def action_retry(self) -> None:
         if self.report is None:
@@ -237,88 +222,41 @@ class SetupPane(Vertical, TakesEngineEvents):
     # --- a run ----------------------------------------------------------------------------
 
     def _launch(self, kind: str, plan: Plan, previous: Optional[DeployReport]) -> None:
-        if self.running:
+        if not self.runs.start(kind, self.cluster, plan, previous):
             self.notify("A run is in progress; wait for it to finish.", severity="warning")
-            return
-        self.running = True
-        self.run_number += 1
-        self.run_kind = kind
-        self.run_started = time.monotonic()
+
+    def run_started(self, run: RunState) -> None:
         self.current_step = ""
         self.outcome = Content("")
-        self.matrix.show_plan(plan, previous)
-        feed = EngineFeed(engine_listeners(self.screen), self.run_number, kind)
+        self.matrix.show_plan(run.plan, run.previous)
         self._ticker.resume()
-        self._sync_controls()
+        self.screen_gate_changed()
+
+    def run_progress(self, run: RunState, events: Sequence[ProgressEvent]) -> None:
+        matrix = self.matrix
+        for event in events:
+            if matrix.apply(event) and event.state is HostState.RUNNING:
+                self.current_step = event.step
         self._show_status()
-        self.run_worker(self._run(self.run_number, kind, plan, previous, feed), name=f"deploy-{kind}",
-                        group="deploy", exclusive=True, exit_on_error=False)
+        self._show_detail()
 
-    async def _run(self, run: int, kind: str, plan: Plan, previous: Optional[DeployReport],
-                   sink: EventSink) -> None:
-        """The worker of one run. Its end is always posted, cancelled or not, so that the pane
-        never stays "running"; a cancel is re-raised for the worker to end as cancelled."""
-        report: Optional[DeployReport] = None
-        error = CANCELLED  # unless the run comes back
-        try:
-            report, error = await self._execute(kind, plan, previous, sink)
-        finally:
-            # Queued behind this run's last EngineEvent: the matrix is complete when it is handled.
-            self.post_message(self.RunFinished(run, kind, report, error, time.monotonic() - self.run_started))
-
-    async def _execute(self, kind: str, plan: Plan, previous: Optional[DeployReport],
-                       sink: EventSink) -> tuple[Optional[DeployReport], str]:
-        """Run the plan with a runner of its own: (the report, "") or (None, why not)."""
-        options = RunnerOptions(ssh_paths=self.context.ssh_paths, on_unknown_host_key=self._ask_host_key,
-                                ask_password=self._ask_password, read_only=self.context.read_only)
-        runner = None
-        try:
-            runner = self.runner_factory(self.cluster, options, sink)
-            return await runner.run(plan, previous=previous), ""
-        except ReadOnlyError as refused:
-            return None, str(refused)
-        except Exception as failure:  # the engine reports host failures itself; this is anything else
-            log.warning("%s run failed", kind, exc_info=True)
-            return None, f"{type(failure).__name__}: {failure}"
-        finally:
-            if runner is not None:
-                await close_quietly(runner)
-
-    def on_setup_pane_run_finished(self, message: RunFinished) -> None:
-        self.running = False
+    def run_finished(self, run: RunState) -> None:
         self._ticker.pause()
-        if message.report is not None:
-            self.report = message.report
-            self._reconcile(message.report)
-        title = KIND_TITLES.get(message.kind, message.kind)
-        took = format_duration(message.elapsed)
-        if message.error == CANCELLED:
+        if run.report is not None:
+            self._reconcile(run.report)
+        if run.cancelled:
             self._mark_cancelled()
-            again = "t" if message.kind == "teardown" else "s"
-            self.outcome = Content.assemble(
-                (f"{title} cancelled", "bold $warning"), f" after {took}; steps already done stay done. ",
-                (again, "bold $accent"), " runs it again from the start (every step is idempotent).")
-            self.notify(f"{title} cancelled.", title=title, severity="warning")
-        elif message.error:
-            self.outcome = Content.assemble((f"{title} not run: ", "bold $error"), message.error)
-            self.notify(message.error, title=f"{title} refused" if "read-only" in message.error else title,
-                        severity="error", timeout=10)
-        elif message.report is not None and message.report.ok:
-            self.outcome = Content.assemble((f"{title} done", "bold $success"),
-                                            f" in {took}: every step ok or already done.")
-        elif message.report is not None:
-            failed = skipped = 0
-            for _, _, outcome in message.report.failures():
-                if outcome.state is HostState.SKIPPED:
-                    skipped += 1
-                else:
-                    failed += 1
-            self.outcome = Content.assemble(
-                (f"{title} finished with {failed} failed and {skipped} skipped", "bold $error"),
-                f" in {took}. ", ("r", "bold $accent"), " runs again only what did not succeed.")
+        self.outcome = run_outcome(run)
         self.matrix.tick()
-        self._show_status()
-        self._sync_controls()
+        self.screen_gate_changed()
+
+    def screen_gate_changed(self) -> None:
+        """A run began or ended: the screen's keys (Grid edits, quit) follow, and so does this pane."""
+        changed = getattr(self.screen, "gate_changed", None) if self.is_attached else None
+        if callable(changed):
+            changed()
+        else:
+            self.gate_changed()
 
     def _mark_cancelled(self) -> None:
         """Cells still running when the run was cancelled say so."""
@@ -326,7 +264,7 @@ class SetupPane(Vertical, TakesEngineEvents):
         for step_id, target, state in list(matrix.states()):
             if state is HostState.RUNNING:
                 cell = matrix.cell(step_id, target)
-                cell.state, cell.message = HostState.CANCELLED, CANCELLED
+                cell.state, cell.message = HostState.CANCELLED, CANCELLED_MESSAGE
         matrix.repaint()
 
     def _reconcile(self, report: DeployReport) -> None:
@@ -338,50 +276,7 @@ class SetupPane(Vertical, TakesEngineEvents):
                 cell.state, cell.message = outcome.state, outcome.message
         matrix.repaint()
 
-    # --- the operator's answers -------------------------------------------------------------
-
-    async def _ask(self, screen: Screen) -> Any:
-        """Show a modal and wait for its answer; one question on screen at a time."""
-        async with self._ask_lock:
-            answer: asyncio.Future = asyncio.get_running_loop().create_future()
-
-            def done(result: Any) -> None:
-                if not answer.done():
-                    answer.set_result(result)
-
-            self.app.push_screen(screen, done)
-            try:
-                return await answer
-            except asyncio.CancelledError:  # the run ends (the app quits): take the question away
-                if self.app.screen is screen:
-                    try:
-                        screen.dismiss(None)
-                    except Exception:
-                        pass
-                raise
-
-    async def _ask_password(self) -> Optional[Password]:
-        """The runner's `ask_password`: asked once per run, and only when a host needs it."""
-        return await self._ask(AskPasswordScreen())
-
-    async def _ask_host_key(self, question: HostKeyQuestion) -> bool:
-        """The runner's `on_unknown_host_key`: the operator compares the fingerprint and answers."""
-        return bool(await self._ask(AskHostKeyScreen(question)))
-
-    async def _ask_removal(self, diff: RegistrationDiff) -> bool:
-        """The register step's `ask_removal`: the service code typed, or no."""
-        return bool(await self._ask(ConfirmRegisterScreen(diff)))
-
     # --- events ---------------------------------------------------------------------------
-
-    def on_engine_event(self, message: EngineEvent) -> None:
-        if message.run != self.run_number:
-            return  # a late event of an earlier run
-        event = message.event
-        if self.matrix.apply(event) and event.state is HostState.RUNNING:
-            self.current_step = event.step
-            self._show_status()
-        self._show_detail()
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
         event.stop()
@@ -413,7 +308,8 @@ class SetupPane(Vertical, TakesEngineEvents):
                 ("READ-ONLY", "bold $warning"),
                 ": the engine refuses writes here, so setup (s), retry (r) and teardown (t) are off."))
         if self.running:
-            title = KIND_TITLES.get(self.run_kind, self.run_kind)
+            run = self.shown_run
+            title = KIND_TITLES.get(run.kind, run.kind)
             step_text = ""
             plan = self.matrix.plan
             if plan is not None and self.current_step:
@@ -421,7 +317,7 @@ class SetupPane(Vertical, TakesEngineEvents):
                 if self.current_step in numbers:
                     number, step_title = numbers[self.current_step]
                     step_text = f" · step {number}/{len(plan.steps)}: {step_title}"
-            elapsed = format_duration(time.monotonic() - self.run_started)
+            elapsed = format_duration(time.monotonic() - run.started)
             parts.append(Content.assemble((f"{title} running", "bold $accent"), f"{step_text} · {elapsed} · ",
                                           ("x", "bold $accent"), " cancels it"))
         elif self.outcome.plain:
@@ -477,11 +373,29 @@ def setup_summary(plan: Plan) -> str:
             f"for service code {plan.cluster.service_code}, every step on all hosts at once")
 
 
-async def close_quietly(runner: Any) -> None:
-    try:
-        await runner.close()
-    except Exception:
-        log.warning("closing the runner failed", exc_info=True)
+def run_outcome(run: RunState) -> Content:
+    """How a finished run went, in the status line's words."""
+    title = KIND_TITLES.get(run.kind, run.kind)
+    took = format_duration(run.elapsed)
+    report = run.report
+    if run.cancelled:
+        again = "t" if run.kind == "teardown" else "s"
+        outcome = Content.assemble(
+            (f"{title} cancelled", "bold $warning"), f" after {took}; steps already done stay done. ",
+            (again, "bold $accent"), " runs it again from the start (every step is idempotent).")
+    elif run.error or report is None:
+        return Content.assemble((f"{title} not run: ", "bold $error"), run.error)
+    elif report.ok:
+        outcome = Content.assemble((f"{title} done", "bold $success"), f" in {took}: every step ok or already done.")
+    else:
+        states = [outcome.state for _, _, outcome in report.failures()]
+        skipped = states.count(HostState.SKIPPED)
+        outcome = Content.assemble(
+            (f"{title} finished with {len(states) - skipped} failed and {skipped} skipped", "bold $error"),
+            f" in {took}. ", ("r", "bold $accent"), " runs again only what did not succeed.")
+    if run.audit_path:
+        outcome += Content.styled(f"\nAudit trail: {run.audit_path}", "$foreground-muted")
+    return outcome
 
 
 def setup_pane(context: AppContext) -> Iterable[Widget]:
