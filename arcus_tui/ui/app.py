@@ -60,6 +60,7 @@ class ArcusApp(App[None]):
         themes: Optional[ThemeSet] = None,
         notices: Iterable[str] = (),
         ssh_paths: Optional[SshPaths] = None,
+        probe: bool = False,
     ) -> None:
         """`theme_name` None picks the default theme; an unknown one raises `UnknownThemeError`.
 
@@ -71,7 +72,7 @@ class ArcusApp(App[None]):
         self.cluster = cluster
         self.path = path
         self.read_only = read_only
-        self.context = AppContext(cluster, path, read_only, ssh_paths or SshPaths())
+        self.context = AppContext(cluster, path, read_only, ssh_paths or SshPaths(), probe=probe)
         self.runs = RunController(self, self.context)  # the setup/teardown runs, whichever tab shows them
         self.notices = [*(str(problem) for problem in self.themes.problems), *notices]
         for theme in self.themes.themes.values():
@@ -145,6 +146,7 @@ def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] =
         notices += [problem.format(result.source) for problem in add_package_problems(result).problems
                     if problem.format(result.source) not in notices]
     ssh_paths = SshPaths.under(ssh_dir) if ssh_dir else SshPaths()
-    app = ArcusApp(cluster, path, read_only, theme, themes=themes, notices=notices, ssh_paths=ssh_paths)
+    app = ArcusApp(cluster, path, read_only, theme, themes=themes, notices=notices, ssh_paths=ssh_paths,
+                   probe=True)
     app.run()
     return app.return_code or 0

@@ -15,3 +15,4 @@ class AppContext:
     path: Optional[str] = None
     read_only: bool = False
     ssh_paths: SshPaths = field(default_factory=SshPaths)  # the gateway's key, known_hosts and config
+    probe: bool = False  # read what is already in place when the Setup tab opens (`deploy/probe.py`)

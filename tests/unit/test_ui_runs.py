@@ -183,3 +183,34 @@ async def test_a_fleet_gets_pages_and_typed_ahead_keys_all_land(tmp_path):
         assert "cache007" in status and "page 2/34" in status
         shown = [view.border_title for view in logs.tiles if view.display]
         assert shown[0].startswith("cache006") and len(shown) == 6
+
+
+async def test_opened_on_a_running_cloud_the_matrix_shows_what_is_done_and_offers_the_rest(
+        cluster_file, monkeypatch):
+    """The probe (its read-only engine is tested in test_deploy_probe) found the access steps done:
+    the matrix says so, and `s` offers only the steps left."""
+    from arcus_tui.deploy import probe as probe_module
+    from arcus_tui.ui.panes import setup as setup_module
+
+    async def found_access_done(plan, options=None):
+        result = probe_module.ProbeResult()
+        for step in plan.steps:
+            for target in step.targets:
+                verdict = (probe_module.done("key login works") if step.id in
+                           (StepId.MAKE_KEY, StepId.COPY_KEY, StepId.VERIFY_LOGIN) else probe_module.to_do("not yet"))
+                result.set(step.id, target, verdict)
+        return result
+
+    monkeypatch.setattr(setup_module, "probe_setup", found_access_done)
+    cluster = parse_cluster(cluster_file.read_text(), str(cluster_file)).cluster
+    app = ArcusApp(cluster, str(cluster_file), probe=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        pane = app.screen.query_one("#setup-pane")
+        await until(pilot, lambda: "already in place" in drawn(pane.query_one("#setup-status")), "the probe")
+        matrix = drawn(pane.matrix)
+        assert "= already-done" in matrix and "· pending" in matrix
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the confirmation")
+        asked = " ".join(drawn(widget) for widget in app.screen.query("Static"))
+        assert "Copy the key" not in asked and "memcached" in asked.lower()

@@ -15,16 +15,19 @@ read-only mode they are hidden, and a run started anyway is refused by the engin
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterable, Optional, Sequence
 
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Static
 
 from arcus_tui.deploy.plan import Plan, PlanOptions, setup_plan, teardown_plan
+from arcus_tui.deploy.probe import ProbeOptions, ProbeResult, probe_setup
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.events import HostState, ProgressEvent
 from arcus_tui.text import printable_lines
@@ -35,6 +38,8 @@ from ..runs import CANCELLED as CANCELLED_MESSAGE, KIND_TITLES, RunController, R
 from ..screens.confirm_setup import ConfirmSetupScreen
 from ..screens.confirm_teardown import ConfirmTeardownScreen
 from ..widgets.setup_matrix import STEP_COLUMN, TIME_COLUMN, SetupMatrix, cell_label, format_duration
+
+log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1
 
@@ -73,6 +78,8 @@ class SetupPane(Vertical):
         self.cluster = context.cluster
         self.current_step = ""
         self.outcome: Content = Content("")
+        self.probe: Optional[ProbeResult] = None  # what was found in place when the tab opened
+        self.probe_note = ""
 
     # --- the app's runs -------------------------------------------------------------------
 
@@ -130,6 +137,42 @@ class SetupPane(Vertical):
 
     def on_show(self) -> None:
         self.call_after_refresh(self.focus_default)
+        if self.context.probe and self.cluster is not None and self.probe is None and not self.running:
+            self.run_worker(self._probe(), group="setup-probe", exclusive=True, exit_on_error=False)
+
+    # --- what is already in place -----------------------------------------------------------
+
+    class Probed(Message):
+        """The read-only probe's answer: which cells of the setup are already done."""
+
+        def __init__(self, result: ProbeResult) -> None:
+            super().__init__()
+            self.result = result
+
+    async def _probe(self) -> None:
+        """Read (only) what of the setup is already true, so that a running cloud is not shown as
+        "pending" everywhere; a probe that fails leaves the cells pending, without a traceback."""
+        self.probe_note = "reading what is already in place…"
+        self._show_status()
+        try:
+            result = await probe_setup(setup_plan(self.cluster, PlanOptions()),
+                                       ProbeOptions(ssh_paths=self.context.ssh_paths))
+        except Exception as error:
+            log.warning("the setup probe failed", exc_info=True)
+            self.probe_note = f"could not read what is in place ({type(error).__name__}); every step is offered"
+            self._show_status()
+            return
+        self.post_message(self.Probed(result))
+
+    def on_setup_pane_probed(self, message: Probed) -> None:
+        if self.running or self.shown_run is not None:
+            return  # a run's own cells win
+        self.probe = message.result
+        done = self.matrix.show_probe(message.result)
+        left = sum(len(step.targets) for step in setup_plan(self.cluster, PlanOptions()).remaining(self.probe).steps)
+        self.probe_note = f"already in place: {done} of the cells; {left} left to do"
+        self._show_status()
+        self._show_detail()
 
     @property
     def matrix(self) -> SetupMatrix:
@@ -167,15 +210,21 @@ class SetupPane(Vertical):
                         severity="warning")
             return
         plan = setup_plan(self.cluster, PlanOptions(ask_removal=self.runs.ask_removal))
+        # What the probe found in place is kept (the runner skips it); only the rest is offered.
+        offered = plan.remaining(self.probe) if self.probe is not None else plan
+        if not offered.steps:
+            self.notify("Nothing to do: every step of the setup is already in place.", title="Setup")
+            return
+        previous = self.probe.as_report(plan) if self.probe is not None else None
 
         def confirmed(yes: Optional[bool]) -> None:
             if yes:
-                self._launch("setup", plan, None)
+                self._launch("setup", plan, previous)
             else:
                 self.notify("Setup not confirmed: nothing was changed.")
 
-        self.app.push_screen(ConfirmSetupScreen(self.cluster.service_code, setup_summary(plan),
-                                                plan_effect_lines(plan)), confirmed)
+        self.app.push_screen(ConfirmSetupScreen(self.cluster.service_code, setup_summary(offered),
+                                                plan_effect_lines(offered)), confirmed)
 
     def action_cancel_run(self) -> None:
         """Stop the run in progress: its worker is cancelled, the runner closes its connections."""
@@ -329,6 +378,8 @@ class SetupPane(Vertical):
                 f" on {hosts} host{'s' if hosts != 1 else ''}. ",
                 ("s", "bold $accent"), " runs the whole setup (every step on all hosts at once, after showing "
                 "what it changes and asking), ", ("t", "bold $accent"), " tears it down."))
+        if self.probe_note and not self.running and not self.outcome.plain:
+            parts.append(Content.styled(f"Probe: {self.probe_note}", "$foreground-muted"))
         if not self.running and not self.context.read_only and self.gate.unsaved:
             parts.append(Content.assemble(
                 ("Unsaved layout edits", "bold $warning"),

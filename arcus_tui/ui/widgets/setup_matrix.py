@@ -7,6 +7,15 @@ a target's state in a step, as the engine's events say:
     · pending   ⠋ running   ✓ ok   = already-done   ✗ failed   – skipped   ⊘ cancelled
 
 and the last column is the step's time (its slowest target, or the time so far).
+
+Steps stay rows and targets columns at any fleet size: a plan has a dozen steps, so
+the rows always fit, and 200 host columns scroll sideways with the step titles fixed
+on the left (`fixed_columns`). The pane addresses a cell as (step row, target column).
+What keeps 200 columns cheap is drawing: an event redraws its own cell and its step's
+time only (`CellTable.set_cell`), a tick only the running cells, and every cell is
+drawn again only by `repaint()` (a theme change).
+
+`show_probe` marks what a read-only probe found already true (`deploy.probe`).
 """
 
 from __future__ import annotations
@@ -17,12 +26,14 @@ from typing import Iterator, Optional
 
 from rich.text import Text
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
 
 from arcus_tui.deploy.plan import REGISTRY, Plan
+from arcus_tui.deploy.probe import ProbeResult
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.events import GATEWAY, HostState, ProgressEvent
 from arcus_tui.text import printable_lines
+
+from .cell_table import CellTable
 
 STEP_COLUMN = "#step"
 TIME_COLUMN = "#time"
@@ -89,7 +100,7 @@ def plan_targets(plan: Plan) -> list[str]:
     return [t for t in order if t in present] + [t for t in present if t not in order]
 
 
-class SetupMatrix(DataTable):
+class SetupMatrix(CellTable):
     """A plan's steps × targets, each cell the state the engine's events give it."""
 
     DEFAULT_CSS = """
@@ -106,6 +117,9 @@ class SetupMatrix(DataTable):
         self.targets: list[str] = []
         self.cells: dict[tuple[str, str], Cell] = {}
         self.frame = 0
+        self._step_cells: dict[str, list[Cell]] = {}  # a step's time looks at its own cells only
+        self._running: set[tuple[str, str]] = set()  # what a tick redraws
+        self._styles: dict[HostState, str] = {}  # per state, for the current theme
 
     # --- the model ------------------------------------------------------------------------
 
@@ -115,6 +129,9 @@ class SetupMatrix(DataTable):
         self.plan = plan
         self.targets = plan_targets(plan)
         self.cells = {}
+        self._step_cells = {}
+        self._running = set()
+        self._styles = {}
         for step in plan.steps:
             for target in step.targets:
                 cell = Cell()
@@ -122,6 +139,7 @@ class SetupMatrix(DataTable):
                 if kept is not None and kept.state.succeeded:
                     cell.state, cell.message = kept.state, kept.message
                 self.cells[(step.id.value, target)] = cell
+                self._step_cells.setdefault(step.id.value, []).append(cell)
         self.clear(columns=True)
         width = max([len(f"{n}. {s.title}") for n, s in enumerate(plan.steps, 1)] + [10])
         self.add_column("Step", key=STEP_COLUMN, width=width)
@@ -136,9 +154,27 @@ class SetupMatrix(DataTable):
         if self.targets:
             self.cursor_coordinate = Coordinate(0, 1)  # the first target's cell, not the title
 
+    def show_probe(self, probe: ProbeResult) -> int:
+        """Mark what a read-only probe found already true as already-done (pending cells only:
+        a run's own outcome wins); a cell it could not tell about says why in its message.
+        Returns how many cells were marked done."""
+        marked = 0
+        for (step_id, target), verdict in probe.verdicts.items():
+            cell = self.cells.get((step_id.value, target))
+            if cell is None or cell.state is not HostState.PENDING:
+                continue
+            if verdict.done:
+                cell.state, cell.message = HostState.ALREADY_DONE, verdict.reason
+                marked += 1
+            else:
+                cell.message = verdict.describe()
+            self._refresh_cell(step_id.value, target)
+        return marked
+
     def apply(self, event: ProgressEvent) -> bool:
         """Take one engine event; True if a cell of this plan changed."""
-        cell = self.cells.get((event.step, event.host))
+        key = (event.step, event.host)
+        cell = self.cells.get(key)
         if cell is None:
             return False
         if event.state is None:
@@ -150,10 +186,12 @@ class SetupMatrix(DataTable):
             cell.started = time.monotonic()
             cell.duration = None
             cell.message = ""
+            self._running.add(key)
         else:
             cell.duration = event.duration
             cell.message = " / ".join(printable_lines(event.text)) if event.text else ""
             cell.started = None
+            self._running.discard(key)
         self._refresh_cell(event.step, event.host)
         self._refresh_time(event.step)
         return True
@@ -170,7 +208,7 @@ class SetupMatrix(DataTable):
         return self._cell_visual(step, target).plain
 
     def step_time(self, step: str) -> Optional[float]:
-        cells = [cell for (s, _), cell in self.cells.items() if s == step]
+        cells = self._step_cells.get(step, ())
         finished = [c.duration for c in cells if c.state.finished and c.duration is not None]
         running = [time.monotonic() - c.started for c in cells if c.state is HostState.RUNNING and c.started]
         return max(finished + running) if finished or running else None
@@ -191,45 +229,56 @@ class SetupMatrix(DataTable):
 
     # --- drawing --------------------------------------------------------------------------
 
-    def _colour(self, name: str) -> str:
-        return self.app.theme_variables.get(name, "") if self.is_attached else ""
+    def _style(self, state: HostState) -> str:
+        if state not in self._styles:
+            colour = self.app.theme_variables.get(COLOURS[state], "") if self.is_attached else ""
+            self._styles[state] = f"bold {colour}" if state is HostState.FAILED and colour else colour
+        return self._styles[state]
 
     def _cell_visual(self, step: str, target: str) -> Text:
         cell = self.cells.get((step, target))
         if cell is None:
             return Text("")
-        colour = self._colour(COLOURS[cell.state])
-        style = f"bold {colour}" if cell.state is HostState.FAILED and colour else colour
-        return Text(cell_label(cell.state, self.frame), style=style or "")
+        return Text(cell_label(cell.state, self.frame), style=self._style(cell.state))
 
     def _time_visual(self, step: str) -> Text:
-        return Text(format_duration(self.step_time(step)), style=self._colour("foreground-muted") or "",
-                    justify="right")
+        muted = self.app.theme_variables.get("foreground-muted", "") if self.is_attached else ""
+        return Text(format_duration(self.step_time(step)), style=muted, justify="right")
 
     def _refresh_cell(self, step: str, target: str) -> None:
         if self.is_mounted and self.row_count:
-            self.update_cell(step, target, self._cell_visual(step, target))
+            self.set_cell(step, target, self._cell_visual(step, target))
 
     def _refresh_time(self, step: str) -> None:
         if self.is_mounted and self.row_count:
-            self.update_cell(step, TIME_COLUMN, self._time_visual(step))
+            self.set_cell(step, TIME_COLUMN, self._time_visual(step))
 
     def tick(self) -> None:
-        """Advance the spinner of running cells and their steps' clocks."""
+        """Advance the spinner of the running cells on screen and their steps' clocks; nothing
+        else is drawn (a running cell scrolled out of view keeps its frame until it is back).
+        A cell the pane set to another state since (a cancel) is drawn once more and let go."""
         self.frame += 1
         steps = set()
-        for (step, target), cell in self.cells.items():
-            if cell.state is HostState.RUNNING:
-                self._refresh_cell(step, target)
-                steps.add(step)
+        for key in list(self._running):
+            if self.cells[key].state is not HostState.RUNNING:
+                self._running.discard(key)
+            elif not (self.is_mounted and self.row_count and self.column_in_view(key[1])):
+                steps.add(key[0])
+                continue
+            self._refresh_cell(*key)
+            steps.add(key[0])
         for step in steps:
             self._refresh_time(step)
 
     def repaint(self) -> None:
-        """Draw every cell again (the theme changed)."""
+        """Draw every cell again, in one pass (the theme changed, or the pane set cells itself)."""
         if self.plan is None:
+            return
+        self._styles = {}
+        self._running = {key for key, cell in self.cells.items() if cell.state is HostState.RUNNING}
+        if not (self.is_mounted and self.row_count):
             return
         for step in self.plan.steps:
             for target in step.targets:
-                self._refresh_cell(step.id.value, target)
-            self._refresh_time(step.id.value)
+                self.update_cell(step.id.value, target, self._cell_visual(step.id.value, target))
+            self.update_cell(step.id.value, TIME_COLUMN, self._time_visual(step.id.value))
