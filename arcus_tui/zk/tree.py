@@ -93,6 +93,13 @@ def read_node(client: "RegistrySession | KazooClient", path: str, *, sync: bool 
     return NodeInfo.from_stat(path, data[0], data[1], children)
 
 
+def read_data(client: "RegistrySession | KazooClient", path: str) -> Optional[NodeInfo]:
+    """Data and stat of ``path`` without its child names (a znode may have 100 000
+    of them); None when it does not exist."""
+    found = as_session(client).get_many([path])[path]
+    return None if found is None else NodeInfo.from_stat(path, found[0], found[1], [])
+
+
 class ChangeKind(str, enum.Enum):
     CREATED = "created"
     DELETED = "deleted"
@@ -220,4 +227,4 @@ class _PathWatch:
         self.owner._fired(self, event)
 
 
-__all__ = ["ChangeKind", "NodeInfo", "TreeChange", "TreeWatcher", "child_path", "read_node"]
+__all__ = ["ChangeKind", "NodeInfo", "TreeChange", "TreeWatcher", "child_path", "read_data", "read_node"]

@@ -190,8 +190,7 @@ async def test_slash_filters_the_tree_by_name_and_escape_clears(zk_hosts, zk_cli
         await wait_until(pilot, lambda: node_at(tree, "/arcus/cache_list/" + SERVICE) is not None, "registry open")
         await pilot.press("slash")
         await pilot.press(*"mapping")
-        await pilot.pause()
-        assert pane.filter_text == "mapping"
+        await wait_until(pilot, lambda: pane.filter_text == "mapping", "filter applied")
         assert tree_paths(tree) == {"/", "/arcus", "/arcus/cache_server_mapping"}
         await pilot.press("enter")  # keep the filter, back to the tree
         assert app.focused is tree and pane.filter_text == "mapping"

@@ -4,21 +4,25 @@ The pane opens its own `RegistrySession` with ``read_only=True`` (always, whatev
 ``--read-only`` says): it only reads and watches, and the session would refuse a
 write even if some code here tried one. Nothing in this module calls a write.
 
-How it works (after Harlequin's lazy tree):
+What the pane knows of the tree lives in `arcus_tui.zk.znode_cache` (child names per
+open znode, a stat per row seen, the paging) and the filter in
+`arcus_tui.zk.znode_filter`; this module holds the connection and keeps the `Tree`
+widget in step with them:
 
 * connecting runs in a worker (kazoo is synchronous: ``asyncio.to_thread``) with
   a timeout, the first time the tab is shown; a failure shows the ensemble string,
   the reason and the retry key, never a traceback;
-* expanding a node reads its children (and their stats, for child counts and the
-  live-node mark) in a worker, and `TreeWatcher` then watches it: its callbacks
-  already run on the loop, they post `ZooKeeperPane.Changed`, whose handler
-  re-reads that one node and updates the tree in place;
+* expanding a znode reads its child NAMES only (one ``get_children``, fast even for
+  100 000 children) and draws the first page of them with a "… N more" row; the
+  stat of a row (children count, live mark) is read once the row is on screen, in
+  bounded batches, by one worker;
+* `TreeWatcher` watches open znodes and the rows whose stat was read: its callbacks
+  already run on the loop, they post `ZooKeeperPane.Changed`, whose handler re-reads
+  that one znode and updates the tree in place;
 * the detail panel shows the highlighted znode (data as UTF-8, JSON pretty-printed);
-* ``/`` filters the tree by name (over the nodes read so far), ``r`` re-reads
-  every open node (or retries the connection).
-
-The model (children names and stats per path read so far) is kept apart from the
-`Tree` widget, so filtering and live changes are one `_sync` of the tree against it.
+* ``/`` filters by name over the names read so far (keys typed ahead coalesce into
+  one pass; at most a page of rows is drawn per znode), ``r`` re-reads every open
+  znode (or retries the connection).
 """
 
 from __future__ import annotations
@@ -32,41 +36,25 @@ from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Static, Tree
-from textual.widgets.tree import TreeNode
 
 from arcus_tui.zk import paths
 from arcus_tui.zk.session import RegistrySession
-from arcus_tui.zk.tree import ChangeKind, NodeInfo, TreeChange, TreeWatcher, child_path, read_node
+from arcus_tui.zk.tree import ChangeKind, TreeChange, TreeWatcher, read_data
+from arcus_tui.zk.znode_cache import (ROOT, ChildStat, Level, StatQueue, ZnodeCache, drain_stats, parent_of,
+                                      read_failure, read_level, read_stats, under)
+from arcus_tui.zk.znode_filter import MatchMemo, ZnodeFilter
 
 from ..context import AppContext
-from ..widgets.zk_tree import ROOT, ChildStat, ZkDetail, ZkTree, name_of, parent_of, znode_label
+from ..widgets.zk_tree import ZkDetail, ZkTree, connection_message, is_znode, status_line
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 CONNECTION_CHECK_INTERVAL = 1.0
-MAX_CHILDREN_SHOWN = 1000
-"""Children drawn under one node; the rest are named by a count (filter to narrow)."""
-MAX_WATCHED_CHILDREN = 1000
-"""Up to this many children of an open node are watched themselves (live counts)."""
+MAX_WATCHED = 2000
+"""Znodes watched at most: the open ones, then rows whose stat was read (live counts)."""
 AUTO_EXPAND = (paths.ARCUS, paths.ARCUS_REPL, paths.cache_list(paths.ARCUS))
 """Opened on connect when they exist: the ARCUS registry is what an operator came for."""
-
-
-def read_level(session: RegistrySession, path: str) -> Optional[tuple[NodeInfo, dict[str, ChildStat]]]:
-    """In a worker thread: ``path`` and the stat of each of its children (one
-    pipelined round of requests). None when ``path`` is gone."""
-    info = read_node(session, path)
-    if info is None:
-        return None
-    child_paths = {name: child_path(path, name) for name in info.children}
-    found = session.exists_many(child_paths.values())
-    return info, {name: ChildStat.from_stat(found[p]) for name, p in child_paths.items() if found[p] is not None}
-
-
-def _under(path: str, top: str) -> bool:
-    return path == top or top == ROOT or path.startswith(top + "/")
 
 
 def _close_quietly(session: Optional[RegistrySession]) -> None:
@@ -107,17 +95,24 @@ class ZooKeeperPane(Vertical):
         self.watcher: Optional[TreeWatcher] = None
         self.state = "idle"  # idle | connecting | connected | failed | unavailable
         self.error = ""
-        self.filter_text = ""
-        self._children: dict[str, tuple[str, ...]] = {}
-        self._stats: dict[str, ChildStat] = {}
-        self._by_path: dict[str, TreeNode[str]] = {}
-        self._expanded: set[str] = {ROOT}
+        self.cache = ZnodeCache()
+        self._memo = MatchMemo()
+        self._filter = ZnodeFilter(self.cache, "", self._memo)
+        self._filter_due = False
+        self._failures: dict[str, str] = {}
+        self._stat_queue = StatQueue()  # rows on screen without a stat
+        self._stats_running = False
+        self._stats_asked = False
+        self._loading: set[str] = set()  # znodes whose children are being read
+        self._load_again: set[str] = set()  # ... and that changed meanwhile
         self._detail_path: Optional[str] = None
         self._started = False
         self._was_connected = False
         self._read_error = ""
-        self._auto_expand: set[str] = set()
-        self._opened_by_filter: set[str] = set()
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter.text
 
     # -- layout ----------------------------------------------------------------------
 
@@ -139,7 +134,6 @@ class ZooKeeperPane(Vertical):
         return self.query_one(ZkDetail)
 
     def on_mount(self) -> None:
-        self._by_path[ROOT] = self.znode_tree.root
         if self.context.cluster is None:
             self._set_state("unavailable", "No cluster file: start arcus-tui with one to browse its ZooKeeper.")
         elif not self.hosts:
@@ -155,6 +149,9 @@ class ZooKeeperPane(Vertical):
             self._started = True
             self.connect()
         self.call_after_refresh(self._focus_primary, True)
+
+    def on_resize(self) -> None:
+        self._want_stats()
 
     async def on_unmount(self) -> None:
         watcher, session = self.watcher, self.session
@@ -172,13 +169,14 @@ class ZooKeeperPane(Vertical):
         only when the focus was lost or sits on a widget of this pane now hidden."""
         if not self.is_attached or not self.region:  # not on screen (another tab)
             return
+        message, tree = self.query_one(ZkMessage), self.znode_tree
+        wanted, hidden = (tree, message) if self.state == "connected" else (message, tree)
         focused = self.screen.focused
-        if not force and focused is not None and (self not in focused.ancestors or focused.region):
+        # The hidden one may still have a region until the next layout: it never keeps the focus.
+        if (not force and focused is not None and focused is not hidden
+                and (self not in focused.ancestors or focused.region)):
             return
-        if self.state == "connected":
-            self.znode_tree.focus()
-        else:
-            self.query_one(ZkMessage).focus()
+        wanted.focus()
 
     # -- connection ------------------------------------------------------------------
 
@@ -203,25 +201,23 @@ class ZooKeeperPane(Vertical):
         self.watcher = TreeWatcher(session, asyncio.get_running_loop(), self._on_change)
         self._was_connected = True
         self._set_state("connected")
-        self._auto_expand = set(AUTO_EXPAND)
         tree = self.znode_tree
+        tree.auto_expand = set(AUTO_EXPAND)
         tree.root.expand()
         tree.move_cursor(tree.root)
         self._show_detail(ROOT)
-        await self._load(ROOT)
+        self._reload(ROOT)
 
     def _teardown(self) -> None:
         if self.watcher is not None:
             self.watcher.close()
         _close_quietly(self.session)
         self.watcher = self.session = None
-        self._children.clear()
-        self._stats.clear()
-        tree = self.znode_tree
-        tree.clear()
-        self._by_path = {ROOT: tree.root}
-        self._expanded = {ROOT}
-        self._opened_by_filter.clear()
+        self.cache.clear()
+        self._refilter()
+        self._failures.clear()
+        self._stat_queue.clear()
+        self.znode_tree.reset()
         self._detail_path = None
 
     def _check_connection(self) -> None:
@@ -243,59 +239,50 @@ class ZooKeeperPane(Vertical):
         self.error = error
         for name in ("idle", "connecting", "connected", "failed", "unavailable"):
             self.set_class(state == name, f"-{name}")
-        message = self.query_one(ZkMessage)
-        if state == "failed":
-            message.update(Content.assemble(
-                ("Cannot connect to ZooKeeper", "bold $error"), "\n\n",
-                ("ensemble  ", "$foreground-muted"), (self.hosts, "bold"), "\n\n",
-                error, "\n\n",
-                ("Press ", "$foreground-muted"), ("r", "bold $accent"), (" to try again.", "$foreground-muted")))
-        elif state == "unavailable":
-            message.update(Content.assemble(("ZooKeeper", "bold $primary"), "\n\n", error))
-        else:
-            message.update(Content.assemble(
-                ("Connecting to ZooKeeper ", "$foreground-muted"), (self.hosts, "bold"),
-                (f"  (read-only, up to {self.connect_timeout:g} s)", "$foreground-muted")))
+        self.query_one(ZkMessage).update(connection_message(state, self.hosts, error, self.connect_timeout))
         self._update_status()
         self.refresh_bindings()
         self.call_after_refresh(self._focus_primary)
 
     def _update_status(self) -> None:
-        parts: list = [("ZooKeeper ", "bold"), (self.hosts or "-", "bold $primary"), "  ·  "]
-        if self.state == "connected":
-            if self.session is not None and not self.session.connected:
-                parts.append(("connection lost, reconnecting", "bold $warning"))
-            else:
-                parts.append(("connected", "$success"))
-        else:
-            parts.append((self.state, "$warning" if self.state == "failed" else "$foreground-muted"))
-        parts.append(("  ·  read-only", "$foreground-muted"))
-        if self.state == "connected":
-            parts.append((f"  ·  {len(self._children)} open", "$foreground-muted"))
-        if self.filter_text:
-            matches = sum(1 for path in self._stats if self._matches(path))
-            parts += ["  ·  filter ", (self.filter_text, "bold $accent"),
-                      (f": {matches} of {len(self._stats)} znodes read so far match", "$foreground-muted")]
-        if self._read_error:
-            parts += ["  ·  ", (self._read_error, "$error")]
-        self.query_one("#zk-status", Static).update(Content.assemble(*parts))
+        state = self.state
+        if state == "connected" and self.session is not None and not self.session.connected:
+            state = "reconnecting"
+        self.query_one("#zk-status", Static).update(status_line(
+            self.hosts, state, len(self.cache.open_paths), self.filter_text,
+            self._filter.count() if self.filter_text else (0, 0), self._read_error))
 
-    # -- reading ---------------------------------------------------------------------
+    # -- reading children ------------------------------------------------------------
 
     def _reload(self, path: str) -> None:
-        self.run_worker(partial(self._load, path), group=f"zk-load {path}", exclusive=True, exit_on_error=False)
+        """Read ``path`` again; while a read of it is running, once more after it (a
+        busy cache_server_log day fires a change per join: one 3 MB read at a time)."""
+        if path in self._loading:
+            self._load_again.add(path)
+            return
+        self._loading.add(path)
+        self.run_worker(partial(self._load, path), group=f"zk-load {path}", exit_on_error=False)
+
+    async def _load(self, path: str) -> None:
+        try:
+            await self._read_children(path)
+        finally:
+            self._loading.discard(path)
+            if path in self._load_again:
+                self._load_again.discard(path)
+                self._reload(path)
 
     def _reload_all(self) -> None:
-        """Re-read every open node and re-arm every watch (a session expiry drops them)."""
+        """Re-read every open znode and re-arm every watch (a session expiry drops them)."""
         if self.watcher is not None:
             for path in self.watcher.watched:
                 self.watcher.unwatch(path)
-        for path in sorted(self._children) or [ROOT]:
+        for path in sorted(self.cache.open_paths) or [ROOT]:
             self._reload(path)
         if self._detail_path:
             self._show_detail(self._detail_path)
 
-    async def _load(self, path: str) -> None:
+    async def _read_children(self, path: str) -> None:
         session, watcher = self.session, self.watcher
         if session is None or watcher is None:
             return
@@ -303,24 +290,88 @@ class ZooKeeperPane(Vertical):
         try:
             level = await asyncio.to_thread(read_level, session, path)
         except Exception as error:
-            self._read_error = f"reading {path}: {error}"
-            self._update_status()
+            if session is self.session:
+                self._read_failed(path, error)
             return
         if session is not self.session:
             return  # reconnected meanwhile: that session reads for itself
-        if self._read_error:
+        if self._failures.pop(path, None) is not None or self._read_error:
             self._read_error = ""
             self._update_status()
         if level is None:  # gone: its parent's children watch reports it
             self._forget(path)
             return
-        info, stats = level
-        self._apply_level(path, info, stats)
-        if len(stats) <= MAX_WATCHED_CHILDREN:
-            # Watch the children shown, too: their counts and expanders stay live (an
-            # empty service gets its first node), not only the lists of open nodes.
-            for name in stats:
-                watcher.watch(child_path(path, name))
+        self._apply_level(level)
+
+    def _read_failed(self, path: str, error: BaseException) -> None:
+        """A short word in the status line and under the znode, the whole story
+        (what to raise, where) in its detail panel."""
+        stat = self.cache.stat(path)
+        self._failures[path] = read_failure(path, error, stat.num_children if stat else None)
+        self._read_error = f"could not read the children of {path} (see its details)"
+        self._update_status()
+        if not self.cache.is_open(path):
+            self.znode_tree.show_failure(path, "could not read its children, see the details")
+        if path == self._detail_path:
+            self._show_detail(path)
+
+    def _apply_level(self, level: Level) -> None:
+        path = level.info.path
+        self.cache.set_level(level.info, level.lowered)
+        self._refilter()
+        self.znode_tree.refresh_row(path, self.cache)
+        self.znode_tree.sync(path, self.cache, self._filter)
+        self._update_status()
+        self._want_stats()
+
+    def _forget(self, top: str) -> None:
+        """Drop ``top`` and everything read below it from the model, and their watches."""
+        self.cache.forget(top)
+        self._refilter()
+        if self.watcher is not None:
+            for path in self.watcher.watched:
+                if under(path, top):
+                    self.watcher.unwatch(path)
+        self.znode_tree.forget_below(top)
+
+    # -- reading the stat of the rows on screen ---------------------------------------
+
+    def _want_stats(self) -> None:
+        """After the next refresh (rows laid out), queue the rows on screen that have
+        no stat yet."""
+        if self.state == "connected" and not self._stats_asked:
+            self._stats_asked = True
+            self.call_after_refresh(self._queue_visible)
+
+    def _queue_visible(self) -> None:
+        self._stats_asked = False
+        if self.session is None or not self.is_attached:
+            return
+        self._stat_queue.add(self.znode_tree.visible_paths(), self.cache)
+        if self._stat_queue and not self._stats_running:
+            self._stats_running = True
+            self.run_worker(self._fetch_stats, group="zk-stats", exit_on_error=False)
+
+    async def _fetch_stats(self) -> None:
+        try:
+            await drain_stats(self._stat_queue, lambda: self.session, self._apply_stats)
+        finally:
+            self._stats_running = False
+
+    def _apply_stats(self, found: dict[str, Optional[ChildStat]]) -> None:
+        tree = self.znode_tree
+        palette = tree.palette()
+        room = MAX_WATCHED - len(self.watcher.watched) if self.watcher is not None else 0
+        for path, stat in found.items():
+            if stat is None:
+                continue  # gone: its parent's children watch reports it
+            self.cache.set_stat(path, stat)
+            tree.refresh_row(path, self.cache, palette)
+            if room > 0 and self.watcher is not None:
+                # Rows on screen stay live: their counts and expanders follow changes
+                # (an empty service gets its first node).
+                self.watcher.watch(path)
+                room -= 1
 
     def _restat(self, path: str) -> None:
         self.run_worker(partial(self._read_stat, path), group=f"zk-stat {path}", exclusive=True, exit_on_error=False)
@@ -330,132 +381,17 @@ class ZooKeeperPane(Vertical):
         if session is None:
             return
         try:
-            stat = await asyncio.to_thread(session.exists, path)
+            found = await asyncio.to_thread(read_stats, session, [path])
         except Exception:
             return  # the next change or r will tell
-        if stat is None or session is not self.session or path not in self._stats:
-            return
-        self._stats[path] = ChildStat.from_stat(stat)
-        node = self._by_path.get(path)
-        if node is not None:
-            self._refresh_label(node)
-
-    def _apply_level(self, path: str, info: NodeInfo, stats: dict[str, ChildStat]) -> None:
-        names = tuple(name for name in info.children if name in stats)
-        for gone in set(self._children.get(path, ())) - set(names):
-            self._forget(child_path(path, gone))
-        self._children[path] = names
-        self._stats[path] = ChildStat.from_info(info)
-        for name, stat in stats.items():
-            self._stats[child_path(path, name)] = stat
-        node = self._by_path.get(path)
-        if node is not None:
-            self._refresh_label(node)
-            self._sync(node, self._ancestor_matches(path))
-            for name in names:  # open the ARCUS registry on connect (once)
-                child = self._by_path.get(child_path(path, name))
-                if child is not None and child.data in self._auto_expand:
-                    self._auto_expand.discard(child.data)
-                    if child.allow_expand and not child.is_expanded:
-                        child.expand()
-        self._update_status()
-
-    def _forget(self, top: str) -> None:
-        """Drop ``top`` and everything read below it from the model, and their watches."""
-        for path in [p for p in self._children if _under(p, top)]:
-            del self._children[path]
-        for path in [p for p in self._stats if _under(p, top)]:
-            del self._stats[path]
-        if self.watcher is not None:
-            for path in self.watcher.watched:
-                if _under(path, top):
-                    self.watcher.unwatch(path)
-        self._expanded = {p for p in self._expanded if not _under(p, top) or p == ROOT}
+        if found.get(path) is not None and session is self.session and not self.cache.needs_stat(path):
+            self._apply_stats(found)
 
     # -- the tree against the model ---------------------------------------------------
 
-    def _palette(self) -> dict[str, str]:
-        try:
-            return self.app.get_css_variables()
-        except Exception:  # pragma: no cover - no app (unit use)
-            return {}
-
-    def _matches(self, path: str) -> bool:
-        return bool(self.filter_text) and self.filter_text in name_of(path).lower()
-
-    def _ancestor_matches(self, path: str) -> bool:
-        while path != ROOT:
-            if self._matches(path):
-                return True
-            path = parent_of(path)
-        return False
-
-    def _shown(self, path: str, inherited: bool) -> bool:
-        """Shown under the filter: no filter, it or an ancestor matches, or something
-        read below it matches."""
-        if not self.filter_text or inherited or self._matches(path):
-            return True
-        return any(self._shown(child_path(path, name), False) for name in self._children.get(path, ()))
-
-    def _refresh_label(self, node: TreeNode[str], palette: Optional[dict[str, str]] = None) -> None:
-        path = node.data
-        if path is None or path == ROOT:
-            return
-        stat = self._stats.get(path)
-        node.set_label(znode_label(path, stat, palette or self._palette()))
-        node.allow_expand = bool(stat and stat.num_children) or bool(self._children.get(path))
-
-    def _sync(self, node: TreeNode[str], inherited: bool, palette: Optional[dict[str, str]] = None) -> None:
-        """Make ``node``'s children in the tree what the model says (filtered), in
-        place: lines that stay keep their expansion and the cursor."""
-        path = node.data
-        names = self._children.get(path)
-        if path is None or names is None:
-            return
-        palette = palette if palette is not None else self._palette()
-        inherited = inherited or self._matches(path)
-        wanted = [child_path(path, name) for name in names if self._shown(child_path(path, name), inherited)]
-        hidden = max(0, len(wanted) - MAX_CHILDREN_SHOWN)
-        wanted = wanted[:MAX_CHILDREN_SHOWN]
-        keep = set(wanted)
-        tree = self.znode_tree
-        for child in list(node.children):
-            if child.data not in keep:
-                if tree.cursor_node is not None and tree.cursor_node in (child, *self._descendants(child)):
-                    tree.move_cursor(node)
-                self._drop_nodes(child)
-                child.remove()
-        present = {child.data: child for child in node.children}
-        for index, child_path_ in enumerate(wanted):
-            child = present.get(child_path_)
-            if child is None:
-                stat = self._stats.get(child_path_)
-                before = index if index < len(node.children) else None
-                child = node.add(znode_label(child_path_, stat, palette), data=child_path_, before=before,
-                                 expand=child_path_ in self._expanded,
-                                 allow_expand=bool(stat and stat.num_children) or bool(self._children.get(child_path_)))
-                self._by_path[child_path_] = child
-            else:
-                self._refresh_label(child, palette)
-            if (self.filter_text and not inherited and not self._matches(child_path_)
-                    and not child.is_expanded and child.allow_expand):
-                # Shown only for a match below it: open it so the match is on screen
-                # (closed again when the filter is cleared).
-                self._opened_by_filter.add(child_path_)
-                child.expand()
-            self._sync(child, inherited, palette)
-        if hidden:
-            node.add_leaf(Text(f"... {hidden} more (press / to filter)", style="dim italic"), data=None)
-
-    def _descendants(self, node: TreeNode[str]):
-        for child in node.children:
-            yield child
-            yield from self._descendants(child)
-
-    def _drop_nodes(self, node: TreeNode[str]) -> None:
-        for each in (node, *self._descendants(node)):
-            if each.data is not None and self._by_path.get(each.data) is each:
-                del self._by_path[each.data]
+    def _refilter(self) -> None:
+        """The names changed: a new filter over them (it memoises per state)."""
+        self._filter = ZnodeFilter(self.cache, self._filter.text, self._memo)
 
     # -- events ----------------------------------------------------------------------
 
@@ -469,11 +405,11 @@ class ZooKeeperPane(Vertical):
         if change.kind is ChangeKind.DELETED:
             self._forget(change.path)
             parent = parent_of(change.path)
-            if change.path != ROOT and parent in self._children:
+            if change.path != ROOT and self.cache.is_open(parent):
                 self._reload(parent)
-        elif change.kind in (ChangeKind.CHILDREN, ChangeKind.CREATED) and change.path in self._children:
+        elif change.kind in (ChangeKind.CHILDREN, ChangeKind.CREATED) and self.cache.is_open(change.path):
             self._reload(change.path)
-        elif change.kind is ChangeKind.CHILDREN and change.path in self._stats:
+        elif change.kind is ChangeKind.CHILDREN and not self.cache.needs_stat(change.path):
             self._restat(change.path)  # shown but not open: its count and expander
         if change.path == self._detail_path:
             self._show_detail(change.path)
@@ -481,24 +417,34 @@ class ZooKeeperPane(Vertical):
     @on(Tree.NodeExpanded, "#zk-tree")
     def _expanded_node(self, event: Tree.NodeExpanded) -> None:
         path = event.node.data
-        if path is None:
+        if not is_znode(path):
             return
-        self._expanded.add(path)
-        if path not in self._children and self.session is not None:
+        self.znode_tree.expanded_paths.add(path)
+        if not self.cache.is_open(path) and self.session is not None:
             if not event.node.children:
                 event.node.add_leaf(Text("loading...", style="dim italic"), data=None)
             self._reload(path)
+        self._want_stats()
 
     @on(Tree.NodeCollapsed, "#zk-tree")
     def _collapsed_node(self, event: Tree.NodeCollapsed) -> None:
         # Children read so far stay in the model and stay watched: re-opening is instant.
-        if event.node.data is not None and event.node.data != ROOT:
-            self._expanded.discard(event.node.data)
-            self._opened_by_filter.discard(event.node.data)
+        if is_znode(event.node.data) and event.node.data != ROOT:
+            self.znode_tree.expanded_paths.discard(event.node.data)
+            self.znode_tree.opened_by_filter.discard(event.node.data)
+
+    @on(ZkTree.MoreWanted)
+    def _more_wanted(self, event: ZkTree.MoreWanted) -> None:
+        self.znode_tree.show_more(event.parent, self.cache, self._filter)
+        self._want_stats()
+
+    @on(ZkTree.Scrolled)
+    def _scrolled(self) -> None:
+        self._want_stats()
 
     @on(Tree.NodeHighlighted, "#zk-tree")
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
-        if event.node.data is not None:
+        if is_znode(event.node.data):
             self._show_detail(event.node.data)
 
     def _show_detail(self, path: str) -> None:
@@ -510,7 +456,7 @@ class ZooKeeperPane(Vertical):
         if session is None:
             return
         try:
-            info = await asyncio.to_thread(read_node, session, path, sync=False)
+            info = await asyncio.to_thread(read_data, session, path)
         except Exception as error:
             if path == self._detail_path:
                 self.detail.show_note(path, f"could not read: {error}")
@@ -520,12 +466,10 @@ class ZooKeeperPane(Vertical):
         if info is None:
             self.detail.show_note(path, "deleted")
             return
-        self.detail.show_node(info)
-        # The highlighted node is fresh: mend its line (a leaf may have grown children).
-        self._stats[path] = ChildStat.from_info(info)
-        node = self._by_path.get(path)
-        if node is not None:
-            self._refresh_label(node)
+        self.detail.show_node(info, self._failures.get(path, ""))
+        # The highlighted znode is fresh: mend its line (a leaf may have grown children).
+        self.cache.set_stat(path, ChildStat.from_info(info))
+        self.znode_tree.refresh_row(path, self.cache)
 
     # -- filter ----------------------------------------------------------------------
 
@@ -552,10 +496,19 @@ class ZooKeeperPane(Vertical):
 
     @on(Input.Changed, "#zk-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_filter(event.value)
+        # Applied once the messages already queued are handled, with the box's value
+        # then: keys typed ahead coalesce into one pass.
+        if not self._filter_due:
+            self._filter_due = True
+            self.call_later(self._apply_typed_filter)
+
+    def _apply_typed_filter(self) -> None:
+        self._filter_due = False
+        self._set_filter(self.query_one("#zk-filter", Input).value)
 
     @on(Input.Submitted, "#zk-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._set_filter(event.value)
         if not event.value.strip():
             self.remove_class("-filtering")
         self.znode_tree.focus()
@@ -564,15 +517,12 @@ class ZooKeeperPane(Vertical):
         text = text.strip().lower()
         if text == self.filter_text:
             return
-        self.filter_text = text
-        self._sync(self.znode_tree.root, False)
+        self._filter = ZnodeFilter(self.cache, text, self._memo)
+        self.znode_tree.sync(ROOT, self.cache, self._filter)
         if not text:
-            for path in self._opened_by_filter:
-                node = self._by_path.get(path)
-                if node is not None and node.is_expanded:
-                    node.collapse()
-            self._opened_by_filter.clear()
+            self.znode_tree.close_filter_openings()
         self._update_status()
+        self._want_stats()
 
     # -- keys ------------------------------------------------------------------------
 
