@@ -140,12 +140,13 @@ async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = No
         states, problems = states
         status.errors += [f"process check over SSH: {problem}" for problem in problems]
     registry_read = not isinstance(services, BaseException)
-    status.nodes = tuple(_node_states(cluster, status.service, states, registry_read))
+    status.nodes = tuple(node_states(cluster, status.service, states, registry_read))
     return status
 
 
-def _node_states(cluster: Cluster, service: Optional[ServiceStatus], processes: dict[str, Process],
-                 registry_read: bool = True):
+def node_states(cluster: Cluster, service: Optional[ServiceStatus], processes: dict[str, Process],
+                registry_read: bool = True):
+    """Each node of the cluster file: its registry entry (from `service`) and its process."""
     online = set(service.online) if service else set()
     offline = set(service.offline) if service else set()
     for node in cluster.nodes():
@@ -154,3 +155,6 @@ def _node_states(cluster: Cluster, service: Optional[ServiceStatus], processes: 
                     else Registry.ONLINE if endpoint in online
                     else Registry.OFFLINE if endpoint in offline else Registry.UNREGISTERED)
         yield NodeState(node.host.name, endpoint, registry, processes.get(endpoint, Process.UNKNOWN))
+
+
+_node_states = node_states  # the name the older tests use

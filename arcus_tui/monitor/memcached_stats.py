@@ -141,34 +141,84 @@ class StatsUnavailable:
 StatsReading = Union[MemcachedStats, StatsUnavailable]
 
 
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, command: bytes,
+                    address: str) -> MemcachedStats:
+    """Send one `stats` command on an open connection and read its whole reply."""
+    writer.write(command)
+    await writer.drain()
+    lines: list[bytes] = []
+    size = 0
+    while True:
+        line = await reader.readline()
+        if not line:
+            break  # closed: parse_stats reports the missing END
+        lines.append(line)
+        size += len(line)
+        if line.rstrip(b"\r\n") in (b"END", b"ERROR") or line.startswith((b"CLIENT_ERROR", b"SERVER_ERROR")):
+            break
+        if size > MAX_REPLY_BYTES:
+            raise StatsError(f"stats reply from {address} longer than {MAX_REPLY_BYTES} bytes")
+    return MemcachedStats(address, parse_stats(b"".join(lines).decode("utf-8", "replace")))
+
+
+def _command(group: str) -> bytes:
+    return f"stats {group}".strip().encode() + b"\r\n"
+
+
 async def fetch_stats(address: str, *, timeout: float = DEFAULT_TIMEOUT, group: str = "") -> MemcachedStats:
     """`stats` (or `stats <group>`, e.g. arcus-memcached's `zookeeper`) of the node at
     ``address`` (``ip:port``). ``timeout`` bounds the whole exchange. Raises
     `netguard.NonLoopbackTarget` (before connecting), `OSError`, `asyncio.TimeoutError`
     or `StatsError`."""
     host, port = split_address(address)
-    command = f"stats {group}".strip().encode() + b"\r\n"
 
     async def exchange() -> MemcachedStats:
         async with tcp.connection(host, port) as (reader, writer):
-            writer.write(command)
-            await writer.drain()
-            lines: list[bytes] = []
-            size = 0
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break  # closed: parse_stats reports the missing END
-                lines.append(line)
-                size += len(line)
-                if line.rstrip(b"\r\n") in (b"END", b"ERROR") or line.startswith((b"CLIENT_ERROR", b"SERVER_ERROR")):
-                    break
-                if size > MAX_REPLY_BYTES:
-                    raise StatsError(f"stats reply from {address} longer than {MAX_REPLY_BYTES} bytes")
-            raw = parse_stats(b"".join(lines).decode("utf-8", "replace"))
-            return MemcachedStats(address, raw)
+            return await _exchange(reader, writer, _command(group), address)
 
     return await asyncio.wait_for(exchange(), timeout)
+
+
+class StatsClient:
+    """`stats` of many nodes over ONE kept TCP connection per node, for a monitor that asks
+    every few seconds: no connect and close per poll. A connection that fails or times out
+    is dropped (never reused half-read) and opened again at the next ask, once."""
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self.connects = 0  # connections opened, for tests and the benchmark
+        self._connections: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
+
+    async def fetch(self, address: str, *, group: str = "") -> MemcachedStats:
+        """Like `fetch_stats`, over this client's connection to the node."""
+        try:
+            return await asyncio.wait_for(self._fetch(address, _command(group)), self.timeout)
+        except BaseException:
+            self._drop(address)
+            raise
+
+    async def _fetch(self, address: str, command: bytes) -> MemcachedStats:
+        connection = self._connections.get(address)
+        if connection is None or connection[1].is_closing():
+            host, port = split_address(address)
+            netguard.check(host)
+            connection = self._connections[address] = await asyncio.open_connection(host, port)
+            self.connects += 1
+        return await _exchange(*connection, command, address)
+
+    async def fetch_many(self, addresses: Iterable[str]) -> dict[str, StatsReading]:
+        """`stats` of every node at once: address -> `MemcachedStats` or `StatsUnavailable`."""
+        return await _each(addresses, self.fetch, self.timeout)
+
+    def _drop(self, address: str) -> None:
+        connection = self._connections.pop(address, None)
+        if connection is not None:
+            connection[1].close()
+
+    async def close(self) -> None:
+        for address in list(self._connections):
+            self._drop(address)
+        await asyncio.sleep(0)  # let the transports close
 
 
 def explain(error: BaseException, timeout: float = DEFAULT_TIMEOUT) -> str:
@@ -186,11 +236,15 @@ def explain(error: BaseException, timeout: float = DEFAULT_TIMEOUT) -> str:
 
 async def fetch_many(addresses: Iterable[str], *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, StatsReading]:
     """`stats` of every node at once: address -> `MemcachedStats` or `StatsUnavailable`."""
+    return await _each(addresses, lambda address: fetch_stats(address, timeout=timeout), timeout)
+
+
+async def _each(addresses: Iterable[str], fetch, timeout: float) -> dict[str, StatsReading]:
     wanted = list(dict.fromkeys(addresses))
 
     async def one(address: str) -> StatsReading:
         try:
-            return await fetch_stats(address, timeout=timeout)
+            return await fetch(address)
         except (OSError, asyncio.TimeoutError, StatsError, ValueError) as error:
             return StatsUnavailable(address, explain(error, timeout))
 
@@ -235,6 +289,7 @@ def human_duration(seconds: Optional[int]) -> str:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MemcachedStats",
+    "StatsClient",
     "StatsError",
     "StatsReading",
     "StatsUnavailable",

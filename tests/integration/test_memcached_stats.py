@@ -17,6 +17,7 @@ import pytest
 from arcus_tui import netguard
 from arcus_tui.monitor.memcached_stats import (
     MemcachedStats,
+    StatsClient,
     StatsError,
     StatsUnavailable,
     fetch_many,
@@ -25,6 +26,7 @@ from arcus_tui.monitor.memcached_stats import (
     human_duration,
     parse_stats,
 )
+from arcus_tui.monitor.rates import rates_between
 from tests.infra.require import require_executable
 
 pytestmark = pytest.mark.memcached
@@ -162,3 +164,41 @@ def test_parse_stats_and_formatting():
     assert human_bytes(1536) == "1.5K" and human_bytes(100 * 1024 * 1024) == "100M"
     assert human_duration(45) == "45s" and human_duration(725) == "12m 5s"
     assert human_duration(3 * 3600 + 240) == "3h 4m" and human_duration(2 * 86400 + 3 * 3600) == "2d 3h"
+
+
+async def test_stats_client_keeps_one_connection_per_node_and_rates_follow_traffic(memcached):
+    """The monitor's client: every poll over the same connection (memcached's own
+    `total_connections` does not move), `stats settings` on it too, and real traffic
+    gives the rate the monitor shows."""
+    client = StatsClient(timeout=3)
+    try:
+        first = await client.fetch(memcached)
+        settings = await client.fetch(memcached, group="settings")
+        assert settings.raw["maxconns"] == "64"  # memcached -c 64
+        send(memcached, b"get arcus-tui-a\r\nget arcus-tui-b\r\nget arcus-tui-c\r\n", b"END\r\nEND\r\nEND\r\n")
+        readings = await client.fetch_many([memcached])
+        second = readings[memcached]
+        assert isinstance(second, MemcachedStats)
+        # one connection of ours in three asks; `send` opened one more of its own
+        assert int(second.raw["total_connections"]) - int(first.raw["total_connections"]) == 1
+        assert client.connects == 1
+        rates = rates_between(first, second, 2.0, max_connections=int(settings.raw["maxconns"]))
+        assert rates.get_per_s == pytest.approx(1.5)  # 3 gets in the 2 s we say passed
+        assert rates.hit_ratio == 0.0 and rates.max_connections == 64
+    finally:
+        await client.close()
+
+
+async def test_stats_client_keeps_no_connection_to_a_refusing_node():
+    server_socket = socket.socket()
+    server_socket.bind((ADDRESS, 0))
+    address = f"{ADDRESS}:{server_socket.getsockname()[1]}"
+    server_socket.close()  # nothing listens: refused
+    client = StatsClient(timeout=0.5)
+    try:
+        for _ in range(3):
+            readings = await client.fetch_many([address])
+            assert readings[address] == StatsUnavailable(address, "connection refused")
+        assert client.connects == 0  # tried once per ask, never kept a broken connection
+    finally:
+        await client.close()

@@ -18,7 +18,7 @@ SEED = Path(__file__).resolve().parents[2] / "sample_clusters" / "colocated.toml
 def captured(monkeypatch):
     """The plans `execute` was given, recorded instead of run."""
     calls = []
-    monkeypatch.setattr(deploy_verbs, "execute", lambda cluster, plan, options: calls.append(plan) or 0)
+    monkeypatch.setattr(deploy_verbs, "execute", lambda cluster, plan, options, kind: calls.append(plan) or 0)
     return calls
 
 

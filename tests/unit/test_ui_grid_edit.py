@@ -242,3 +242,33 @@ async def test_after_a_save_the_other_tabs_use_the_saved_layout(cluster_file):
         assert not saved.host("cache001.arcus").zookeeper
         assert app.context.cluster == saved
         assert [h.name for h in saved.zookeeper_hosts] == ["cache002.arcus", "cache003.arcus"]
+
+
+async def test_an_edit_key_typed_right_after_a_move_acts_on_the_box_moved_to(cluster_file):
+    from textual import events
+
+    app = make_app(cluster_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for key in ("right", "z"):  # together, before the screen catches up
+            app.post_message(events.Key(key, "z" if key == "z" else None))
+        await pilot.pause()
+        await pilot.pause()
+        assert "ZooKeeper" not in drawn(app, "cache002.arcus")
+        assert "ZooKeeper :2181 (myid 1)" in drawn(app, "cache001.arcus")
+        assert app.focused.host.name == "cache002.arcus"
+
+
+async def test_edits_keep_the_filter_and_the_cursor(cluster_file):
+    app = make_app(cluster_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"cache003", "enter")
+        await pilot.pause()
+        assert [b.host.name for b in app.screen.query_one(HostGrid).boxes if b.display] == ["cache003.arcus"]
+        await pilot.press("z")  # cache003.arcus leaves the ensemble; the grid is rebuilt
+        await pilot.pause()
+        grid = app.screen.query_one(HostGrid)
+        assert [b.host.name for b in grid.boxes if b.display] == ["cache003.arcus"]
+        assert "ZooKeeper" not in drawn(app, "cache003.arcus")
+        assert app.focused.host.name == "cache003.arcus"

@@ -1,7 +1,8 @@
 """The Monitor tab with a FAKE data source: what it draws, how it polls.
 
 The pane takes its data source as an argument (as memray's live view does), so these
-tests hand it scripted `CloudStatus` values that change from one poll to the next.
+tests hand it scripted `CloudStatus` values that change from one poll to the next
+(wrapped in a `CallableFeed`, the same poll loop as the live engine's).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from textual.widgets import TabbedContent
 
 import arcus_tui.ui.app
 from arcus_tui.model import Cluster, Host, MemcachedNode
-from arcus_tui.monitor.cloud_status import CloudStatus, NodeState, Process, Registry
+from arcus_tui.monitor.cloud_status import CloudStatus, NodeState, Process, Registry, node_states
+from arcus_tui.monitor.feed import CallableFeed
+from arcus_tui.monitor.live import LiveMonitor
 from arcus_tui.monitor.memcached_stats import MemcachedStats, StatsUnavailable
 from arcus_tui.ssh.paths import SshPaths
 from arcus_tui.ui.app import ArcusApp
@@ -182,19 +185,67 @@ async def test_statuses_change_between_polls():
         assert nodes.row_keys() == [N1, N2]  # rows updated in place, not duplicated
 
 
-async def test_memcached_stats_per_node():
-    stats = FakeStats({N1: MemcachedStats(N1, {
-        "uptime": "3700", "curr_connections": "5", "get_hits": "90", "get_misses": "10",
-        "bytes": str(10 * 1024 * 1024), "limit_maxbytes": str(100 * 1024 * 1024), "evictions": "3"})})
-    app = MonitorApp(FakeSource(ALL_OK), stats_source=stats)
-    async with app.run_test(size=(160, 40)) as pilot:
+class Clock:
+    """A fake monotonic clock for the rates: each reading is `step` seconds after the last."""
+
+    def __init__(self, step: float = 3.0) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def sample(address, *, gets, sets, hits, misses, evictions, uptime=3700, conns=5, used_mb=10):
+    return MemcachedStats(address, {
+        "uptime": str(uptime), "curr_connections": str(conns), "cmd_get": str(gets), "cmd_set": str(sets),
+        "get_hits": str(hits), "get_misses": str(misses), "evictions": str(evictions),
+        "bytes": str(used_mb * 1024 * 1024), "limit_maxbytes": str(100 * 1024 * 1024)})
+
+
+class ScriptedStats:
+    """One dict of readings per poll (the last again after that)."""
+
+    def __init__(self, *polls) -> None:
+        self.polls = list(polls)
+        self.asked: list[list[str]] = []
+
+    async def __call__(self, endpoints):
+        self.asked.append(list(endpoints))
+        readings = self.polls[min(len(self.asked), len(self.polls)) - 1]
+        return {e: readings.get(e, StatsUnavailable(e, "connection refused")) for e in endpoints}
+
+
+async def test_memcached_rates_between_two_polls_and_a_sparkline():
+    stats = ScriptedStats(
+        {N1: sample(N1, gets=1000, sets=100, hits=900, misses=100, evictions=3)},
+        {N1: sample(N1, gets=1300, sets=160, hits=1170, misses=130, evictions=9, conns=950, used_mb=80)},
+        {N1: sample(N1, gets=1450, sets=160, hits=1320, misses=130, evictions=9, conns=950, used_mb=80)})
+    feed = CallableFeed(CLUSTER, FakeSource(ALL_OK), stats, clock=Clock(3.0))
+    app = MonitorApp(feed, interval=60)  # polls on `r` only
+    async with app.run_test(size=(200, 40)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.last_update is not None, "first poll")
-        assert stats.asked == [[N1, N2]]  # the cluster's own nodes
         nodes = pane.query_one(NodesTable)
-        assert cells(nodes, N1)[5:] == ["1h 1m", "5", "90.0%", "10M / 100M (10%)", "3"]
-        assert palette(app)["warning"] in str(nodes.get_cell(N1, "evictions").style)
-        assert cells(nodes, N2)[5:] == ["connection refused", "-", "-", "-", "-"]
+        await wait_until(pilot, lambda: pane.drawn is not None and pane.drawn.sequence == 1, "first poll")
+        assert stats.asked == [[N1, N2]]  # the cluster's own nodes
+        # one sample: gauges only, no rate yet
+        assert cells(nodes, N1)[5:12] == ["1h 1m", "-", "-", "-", "-", "5 / 1000 (0%)", "10M / 100M (10%)"]
+        assert cells(nodes, N2)[5:12] == ["connection refused", "-", "-", "-", "-", "-", "-"]
+        await pilot.press("r")
+        await wait_until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
+        # 300 gets, 60 sets, 6 evictions in 3 s; 270 hits of 300 lookups in the interval
+        assert cells(nodes, N1)[5:12] == ["1h 1m", "100", "20.0", "90.0%", "2.0", "950 / 1000 (95%)",
+                                          "80M / 100M (80%)"]
+        colours = palette(app)
+        assert colours["error"] in str(nodes.get_cell(N1, "connections").style)  # 95 % of the limit
+        assert colours["warning"] in str(nodes.get_cell(N1, "memory").style)  # 80 %
+        await pilot.press("r")
+        await wait_until(pilot, lambda: pane.drawn.sequence == 3, "third poll")
+        # history of get/s: none (first sample), 100, 50: a gap, the top block, the middle one
+        assert cells(nodes, N1)[12] == " █▅"
+        assert cells(nodes, N2)[12] == "   "  # never answered: gaps, not zeros
+        assert nodes.row_keys() == [N1, N2]
 
 
 async def test_a_failing_poll_keeps_the_last_result_and_says_why():
@@ -281,21 +332,23 @@ async def test_a_slow_poll_is_never_doubled():
 
 async def test_tab_5_is_the_monitor_and_polls_only_while_shown(monkeypatch):
     calls: list[Cluster] = []
+    made: list = []
 
-    async def fake_collect_status(cluster, **options):
-        calls.append(cluster)
+    async def fake_status():
+        calls.append(CLUSTER)
         return ALL_OK
 
-    async def no_stats(endpoints, **options):
-        return {}
+    def fake_live_monitor(cluster, ssh_paths=None, **options):
+        made.append((cluster, ssh_paths))
+        return CallableFeed(cluster, fake_status, FakeStats())
 
-    monkeypatch.setattr(monitor_module, "collect_status", fake_collect_status)
-    monkeypatch.setattr(monitor_module, "fetch_many", no_stats)
+    monkeypatch.setattr(monitor_module, "live_monitor", fake_live_monitor)
     assert "monitor" in PANES
     app = ArcusApp(CLUSTER, "test.toml", read_only=True)
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause(0.2)
         assert calls == []  # the grid is shown: nothing polled
+        assert [cluster for cluster, _ in made] == [CLUSTER]  # the app's engine, for this cluster
         await pilot.press("5")
         pane = app.screen.query_one(MonitorPane)
         assert app.screen.query_one(TabbedContent).active == "monitor"
@@ -303,28 +356,28 @@ async def test_tab_5_is_the_monitor_and_polls_only_while_shown(monkeypatch):
         assert calls == [CLUSTER]
         assert app.focused is pane.query_one(ServicesTable)  # its keys work at once
         await pilot.press("p")
-        assert pane.paused
+        assert pane.paused and pane.feed.subscribers == 0
         await pilot.press("1")
-        assert not pane.running  # hidden: the timer is paused
+        assert not pane.running  # hidden: not subscribed, nothing drawn
         polled = len(calls)
         await pilot.press("5", "p")  # shown and resumed: polls again
         await wait_until(pilot, lambda: len(calls) > polled or pane._polling, "poll after resume", timeout=8)
+        await pilot.press("1")
+        assert pane.feed.subscribers == 0
 
 
-async def test_default_source_reads_the_cluster_through_collect_status(monkeypatch, tmp_path):
-    asked = []
-
-    async def fake_collect_status(cluster, **options):
-        asked.append((cluster, options))
-        return ALL_OK
-
-    monkeypatch.setattr(monitor_module, "collect_status", fake_collect_status)
-    assert monitor_module.default_source(AppContext(None)) is None
+async def test_default_feed_is_the_live_engine_and_connects_nothing_until_subscribed(tmp_path):
+    assert monitor_module.default_feed(AppContext(None)) is None
     paths = SshPaths.under(tmp_path / "gw")
-    source = monitor_module.default_source(AppContext(CLUSTER, ssh_paths=paths))
-    assert asked == []  # made, not polled yet
-    assert await source() is ALL_OK
-    assert asked == [(CLUSTER, {"ssh_paths": paths})]  # this cluster, through the app's own ~/.ssh
+    feed = monitor_module.default_feed(AppContext(CLUSTER, ssh_paths=paths))
+    try:
+        assert isinstance(feed, LiveMonitor)
+        assert feed.cluster is CLUSTER and feed.ssh.paths is paths  # the app's own ~/.ssh
+        assert feed.registry.connect_string == CLUSTER.connect_string
+        assert feed.polls == 0 and feed.registry.session is None  # made, not polled yet
+        assert not any(feed.ssh.connected(host.name) for host in CLUSTER.hosts)
+    finally:
+        await feed.close()
 
 
 async def test_no_cluster_file_says_so_and_polls_nothing():
@@ -342,3 +395,139 @@ async def test_no_cluster_file_says_so_and_polls_nothing():
         assert "No cluster file" in pane.query_one("#mon-errors").render().plain
         await pilot.press("r")
         assert pane.polls == 0
+
+
+# --- sort and filter --------------------------------------------------------------------------
+
+
+def drawn_lines(widget) -> list[str]:
+    """The lines the widget puts on screen now (what the terminal shows), top to bottom."""
+    from textual.geometry import Region
+
+    width, height = widget.size
+    return [strip.text for strip in widget.render_lines(Region(0, 0, width, height))]
+
+
+def row_order(table, endpoints) -> list[str]:
+    """The endpoints in the order their rows are drawn."""
+    lines = drawn_lines(table)
+    found = {e: next((i for i, line in enumerate(lines) if e in line), None) for e in endpoints}
+    return sorted((e for e in endpoints if found[e] is not None), key=lambda e: found[e])
+
+
+async def test_o_cycles_the_sort_and_slash_filters_what_is_drawn():
+    busy = {N1: sample(N1, gets=1000, sets=0, hits=0, misses=0, evictions=0),
+            N2: sample(N2, gets=1000, sets=0, hits=0, misses=0, evictions=0)}
+    busier = {N1: sample(N1, gets=1030, sets=0, hits=0, misses=0, evictions=0),
+              N2: sample(N2, gets=1900, sets=0, hits=0, misses=0, evictions=0)}
+    feed = CallableFeed(CLUSTER, FakeSource(NOT_JOINED), ScriptedStats(busy, busier), clock=Clock(3.0))
+    app = MonitorApp(feed, interval=60)  # polls on `r` only: a third poll would make every rate 0
+    async with app.run_test(size=(200, 40)) as pilot:
+        pane = app.pane
+        nodes = pane.query_one(NodesTable)
+        heading = pane.query_one("#mon-nodes-heading")
+        await wait_until(pilot, lambda: pane.drawn is not None, "first poll")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
+        await pilot.pause()
+        assert row_order(nodes, [N1, N2]) == [N1, N2]  # file order
+        assert "sorted by file order" in heading.render().plain
+        await pilot.press("o", "o")  # node, then verdict: the node that is not ok first
+        await pilot.pause()
+        assert "sorted by verdict" in heading.render().plain
+        assert row_order(nodes, [N1, N2]) == [N2, N1]
+        await pilot.press("o")  # get/s: the busiest first (N2 300/s, N1 10/s)
+        await pilot.pause()
+        assert "sorted by get/s" in heading.render().plain
+        assert row_order(nodes, [N1, N2]) == [N2, N1]
+        assert "300" in drawn_lines(nodes)[1] and N2 in drawn_lines(nodes)[1]
+
+        await pilot.press("slash")
+        assert pane.query_one("#mon-filter").has_focus
+        await pilot.press(*"cache001")
+        await pilot.pause()
+        assert row_order(nodes, [N1, N2]) == [N1]  # only the matching host is drawn
+        assert "filter 'cache001'" in heading.render().plain
+        await pilot.press("enter")
+        assert nodes.has_focus and pane.query_one("#mon-filter").display  # the filter stays, shown
+        await pilot.press("slash", *["backspace"] * len("cache001"), *"not joined")
+        await pilot.pause()
+        assert row_order(nodes, [N1, N2]) == [N2]  # by verdict text too
+        await pilot.press("escape")
+        await pilot.pause()
+        assert row_order(nodes, [N1, N2]) == [N2, N1] and not pane.query_one("#mon-filter").display
+        assert "filter" not in heading.render().plain
+
+
+async def test_rows_out_of_view_show_the_newest_values_once_scrolled_to():
+    """Rows out of view are brought up to date only when they scroll in: what is then
+    drawn must be the newest poll's values, never the first poll's."""
+    big = Cluster(service_code=SERVICE, hosts=tuple(
+        Host(f"cache{i:03d}", f"127.0.1.{i + 1}", memcached=(MemcachedNode(11211),)) for i in range(60)))
+    endpoints = [node.endpoint for node in big.nodes()]
+
+    async def all_ok():
+        service = compute_status(SERVICE, endpoints, [f"{e}-h" for e in endpoints])
+        return CloudStatus(SERVICE, services=(service,),
+                           nodes=tuple(node_states(big, service, {e: Process.RUNNING for e in endpoints})))
+
+    first = {e: sample(e, gets=0, sets=0, hits=0, misses=0, evictions=0) for e in endpoints}
+    second = {e: sample(e, gets=30 * (i + 1), sets=0, hits=0, misses=0, evictions=0)
+              for i, e in enumerate(endpoints)}
+
+    class BigApp(MonitorApp):
+        def __init__(self):
+            App.__init__(self)
+            feed = CallableFeed(big, all_ok, ScriptedStats(first, second), clock=Clock(3.0))
+            self.pane = MonitorPane(AppContext(big), feed, interval=60)
+
+    app = BigApp()
+    async with app.run_test(size=(200, 30)) as pilot:
+        pane = app.pane
+        nodes = pane.query_one(NodesTable)
+        await wait_until(pilot, lambda: pane.drawn is not None, "first poll")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
+        await pilot.pause()
+        last = endpoints[-1]
+        assert not any(last in line for line in drawn_lines(nodes))  # out of view
+        nodes.focus()
+        await pilot.pause()
+        await pilot.press("ctrl+end")  # to the last row
+        await wait_until(pilot, lambda: any(last in line for line in drawn_lines(nodes)), "the last row in view")
+        line = next(line for line in drawn_lines(nodes) if last in line)
+        assert " 600 " in line  # 60 x 30 gets in 3 s: the second poll's rate, drawn on arrival
+        assert cells(nodes, last)[6] == "600"
+
+
+async def test_a_feed_the_app_holds_is_shared_not_made_nor_closed_by_the_pane():
+    """With `AppContext.monitor` (the app's one engine, also the Grid's), the pane uses it,
+    and leaving the pane only unsubscribes: the engine and its sessions live on."""
+    from dataclasses import dataclass
+    from typing import Optional
+
+    from arcus_tui.monitor.feed import MonitorFeed
+
+    @dataclass(frozen=True)
+    class SharingContext(AppContext):
+        monitor: Optional[MonitorFeed] = None
+
+    shared = CallableFeed(CLUSTER, FakeSource(ALL_OK), FakeStats())
+    grid_view = []
+    shared.subscribe(grid_view.append)  # another view of the same engine
+
+    class SharingApp(MonitorApp):
+        def __init__(self):
+            App.__init__(self)
+            self.pane = MonitorPane(SharingContext(CLUSTER, monitor=shared))
+
+    app = SharingApp()
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.pane
+        assert pane.feed is shared and not pane.owns_feed
+        await wait_until(pilot, lambda: pane.drawn is not None, "a snapshot of the shared engine")
+        assert shared.subscribers == 2
+        assert cells(pane.query_one(NodesTable), N1)[4] == "ok"
+    assert shared.subscribers == 1 and not shared._closed  # the grid still listens; nothing closed
+    assert grid_view and grid_view[-1].sequence >= pane.drawn.sequence
+    await shared.close()

@@ -129,14 +129,13 @@ class LogsPane(Vertical):
     def on_show(self) -> None:
         self._visible = True
         self._sync_views()
-        self.call_after_refresh(self.focus_default)
 
     def on_hide(self) -> None:
         self._visible = False
 
     def focus_default(self) -> None:
         """The tab came into view: the selected log takes the keys at once."""
-        self._focused_view().focus()
+        self.screen.set_focus(self._focused_view())
 
     def _focused_view(self) -> LogView:
         if self.merged:

@@ -1,63 +1,79 @@
-"""Tab 5, Monitor: the cloud as it is now, polled. READ-ONLY.
+"""Tab 5, Monitor: the cloud as it is now, live. READ-ONLY.
 
-A polling monitor after memray's live TUI: its DATA SOURCE IS PASSED IN, an async
-callable returning a `CloudStatus`; the app's default is
-``collect_status(cluster, ssh_paths=...)`` (ZooKeeper read through a read-only
-session, `srvr` on each member, ``kill -0`` over SSH). A second source gives the
-memcached `stats` of each node (default `memcached_stats.fetch_many`). Neither
-can change anything: the pane only reads and draws.
+After memray's live TUI, the DATA SOURCE IS PASSED IN: a monitor feed
+(`arcus_tui.monitor.feed.MonitorFeed`) that polls while someone subscribes and
+hands every subscriber a `MonitorSnapshot`. The app's default is the live engine
+(`arcus_tui.monitor.live.LiveMonitor`: the app's own in `AppContext.monitor` when
+it holds one, else built by `default_feed` from the AppContext): one read-only ZooKeeper session with watches on ``cache_list``, one
+SSH connection per host reused by every process check, and polls of memcached
+`stats` and `srvr` only. For tests and other sources, an async callable returning
+a `CloudStatus` is accepted too (wrapped in a `CallableFeed` with `stats_source`).
 
 It shows the ensemble members and their modes, every service (`memcached
 listall`), the cluster's own nodes with registry, process and verdict ("running
-but not joined" highlighted) plus uptime, connections, get hit ratio, memory and
-evictions, the time of the last update and any errors.
+but not joined" highlighted), uptime and the rates between two `stats` samples
+(get/s, set/s, hit ratio, evictions/s), connections and memory against their
+limits, and a sparkline of each node's get/s. ``o`` cycles the sort of the node
+table, ``/`` filters it by text (host, node, verdict).
 
-Polling runs while the tab is on screen (an unused tab sends nothing), every
-``interval`` seconds (default 3; ``+``/``-`` step through `INTERVAL_STEPS`, ``p``
-pauses, ``r`` polls now). A poll that is still running when the next one is due
-is not doubled: the next one waits for the following tick.
+The pane subscribes while it is on screen and not paused, and draws only then:
+a hidden Monitor costs nothing (another view of the same feed, the Grid, keeps it
+polling). Each snapshot updates the tables' cells in place. ``+``/``-`` step the
+interval through `INTERVAL_STEPS`, ``p`` pauses, ``r`` polls now.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-import time
-from typing import Awaitable, Callable, Mapping, Optional, Sequence
+from functools import partial
+from typing import Callable, Optional, Sequence, Union
 
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.timer import Timer
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
 
-from arcus_tui.monitor.cloud_status import CloudStatus, Process, collect_status
-from arcus_tui.monitor.memcached_stats import StatsReading, fetch_many
+from arcus_tui.monitor.feed import (DEFAULT_INTERVAL, DEFAULT_POLL_TIMEOUT, CallableFeed, MonitorFeed,
+                                    StatsSource, StatusSource)
+from arcus_tui.monitor.live import default_stats, live_monitor
+from arcus_tui.monitor.snapshot import MonitorSnapshot, NodeLive
 
 from ..context import AppContext
 from ..widgets.monitor_tables import NOT_JOINED, NodesTable, ServicesTable, ensemble_content, node_row, service_row
 
-StatusSource = Callable[[], Awaitable[CloudStatus]]
-StatsSource = Callable[[Sequence[str]], Awaitable[Mapping[str, StatsReading]]]
-
-DEFAULT_INTERVAL = 3.0
 INTERVAL_STEPS: tuple[float, ...] = (1, 2, 3, 5, 10, 15, 30, 60)
 """What ``+`` and ``-`` step through; the interval never leaves [first, last]."""
-DEFAULT_POLL_TIMEOUT = 30.0
-"""A poll that takes longer is abandoned and reported (collect_status bounds each
-part by its own 5 s timeout; this catches anything that would still hang)."""
-STATS_TIMEOUT = 2.0
+
+default_stats_source: StatsSource = default_stats
 
 
-def default_source(context: AppContext) -> Optional[StatusSource]:
-    cluster = context.cluster
-    if cluster is None:
+def _rate_key(value: Optional[float]) -> float:
+    return -(value if value is not None else -1.0)  # highest first, missing last
+
+
+NODE_SORTS: tuple[tuple[str, Callable[[NodeLive], object]], ...] = (
+    ("file order", lambda node: 0),
+    ("node", lambda node: node.endpoint),
+    ("verdict", lambda node: (node.state.verdict == "ok", node.state.verdict)),
+    ("get/s", lambda node: _rate_key(node.rates.get_per_s if node.rates else None)),
+    ("memory", lambda node: _rate_key(node.rates.memory_ratio if node.rates else None)),
+    ("connections", lambda node: _rate_key(node.rates.connection_ratio if node.rates else None)),
+)
+"""What ``o`` cycles through: (name, key). Python's sort is stable: ties keep file order."""
+
+
+def shared_feed(context: AppContext) -> Optional[MonitorFeed]:
+    """The app's own engine when the app holds one (`AppContext.monitor`), shared with the
+    Grid and kept across pane rebuilds; the pane then neither makes nor closes one."""
+    return context.monitor
+
+
+def default_feed(context: AppContext) -> Optional[MonitorFeed]:
+    """A live engine for the app's cluster, for a pane whose app holds none (None without a
+    cluster file)."""
+    if context.cluster is None:
         return None
-    return lambda: collect_status(cluster, ssh_paths=context.ssh_paths)
-
-
-async def default_stats_source(endpoints: Sequence[str]) -> Mapping[str, StatsReading]:
-    return await fetch_many(endpoints, timeout=STATS_TIMEOUT)
+    return live_monitor(context.cluster, context.ssh_paths)
 
 
 def clamp_interval(value: float, steps: Sequence[float]) -> float:
@@ -66,6 +82,13 @@ def clamp_interval(value: float, steps: Sequence[float]) -> float:
 
 def _seconds(value: float) -> str:
     return f"{value:g} s"
+
+
+def node_matches(node: NodeLive, text: str) -> bool:
+    """The filter: a case-insensitive piece of the host, the node's address or its verdict."""
+    text = text.lower()
+    return any(text in field.lower() for field in (node.host, node.endpoint, node.state.verdict,
+                                                   node.liveness.value))
 
 
 class MonitorPane(Vertical):
@@ -77,12 +100,14 @@ class MonitorPane(Vertical):
         Binding("equals_sign", "slower", "Interval +", show=False),
         Binding("minus", "faster", "Interval -", key_display="-"),
         Binding("r", "poll_now", "Poll now"),
+        Binding("o", "cycle_sort", "Sort nodes"),
+        Binding("slash", "filter", "Filter nodes", key_display="/"),
     ]
 
     def __init__(
         self,
         context: AppContext,
-        source: Optional[StatusSource] = None,
+        source: Union[MonitorFeed, StatusSource, None] = None,
         *,
         stats_source: Optional[StatsSource] = default_stats_source,
         interval: float = DEFAULT_INTERVAL,
@@ -92,22 +117,51 @@ class MonitorPane(Vertical):
     ) -> None:
         super().__init__(id=id)
         self.context = context
-        self.source = source if source is not None else default_source(context)
-        self.stats_source = stats_source
         self.steps = tuple(sorted(steps))
         self.interval = clamp_interval(interval, self.steps)
-        self.poll_timeout = poll_timeout
+        shared = shared_feed(context) if source is None else None
+        self.owns_feed = not isinstance(source, MonitorFeed) and shared is None  # else its giver closes it
+        if isinstance(source, MonitorFeed):
+            self.feed: Optional[MonitorFeed] = source
+        elif source is not None:
+            self.feed = CallableFeed(context.cluster, source, stats_source, poll_timeout=poll_timeout)
+        else:
+            self.feed = shared or default_feed(context)
+        if self.feed is not None:
+            self.feed.set_interval(self.interval)
+            self.feed.poll_timeout = poll_timeout
         self.paused = False
-        self.status: Optional[CloudStatus] = None
-        self.stats: Mapping[str, StatsReading] = {}
-        self.poll_errors: list[str] = []
-        self.polls = 0  # polls started
-        self.last_update: Optional[datetime.datetime] = None
-        self.took: Optional[float] = None
+        self.sort_index = 0
+        self.filter_text = ""
         self.highlighted: frozenset[str] = frozenset()  # endpoints shown as "running but not joined"
-        self._polling = False
+        self.drawn: Optional[MonitorSnapshot] = None
+        self._pending: Optional[MonitorSnapshot] = None
         self._visible = False
-        self._timer: Optional[Timer] = None
+        self._subscribed = False
+
+    # -- what tests and the status line read ------------------------------------------
+
+    @property
+    def source(self) -> Optional[MonitorFeed]:
+        return self.feed
+
+    @property
+    def polls(self) -> int:
+        return self.feed.polls if self.feed is not None else 0
+
+    @property
+    def _polling(self) -> bool:
+        return self.feed is not None and self.feed.polling
+
+    @property
+    def last_update(self) -> Optional[datetime.datetime]:
+        polled = self.drawn.polled if self.drawn is not None else None
+        return datetime.datetime.fromtimestamp(polled) if polled is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Subscribed to the feed: on screen, not paused, and something to watch."""
+        return self._visible and not self.paused and self.feed is not None
 
     # -- layout ----------------------------------------------------------------------
 
@@ -118,26 +172,36 @@ class MonitorPane(Vertical):
         yield ServicesTable(id="mon-services")
         yield Label(self._nodes_heading(), classes="mon-heading", id="mon-nodes-heading")
         yield Static(id="mon-note")
+        filter_box = Input(placeholder="filter nodes by host, address or verdict (Enter keeps, Esc clears)",
+                           id="mon-filter")
+        filter_box.display = False
+        yield filter_box
         yield NodesTable(id="mon-nodes")
         yield Static(id="mon-errors")
 
     def _nodes_heading(self) -> str:
         cluster = self.context.cluster
         code = cluster.service_code if cluster is not None else "the cluster"
-        return f"Nodes of {code}  (registry, process over SSH, memcached stats)"
+        parts = [f"Nodes of {code}  (registry, process over SSH, memcached stats)",
+                 f"sorted by {NODE_SORTS[self.sort_index][0]} (o)"]
+        if self.filter_text:
+            parts.append(f"filter {self.filter_text!r} (/)")
+        return "  ·  ".join(parts)
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(self.interval, self._tick, pause=True)
-        if self.source is None:
+        if self.feed is None:
             self.add_class("-unavailable")
             self.query_one("#mon-errors", Static).update(Content.assemble(
                 ("No cluster file: ", "bold"), "start arcus-tui with one to monitor its cloud."))
         self._draw_status_line()
 
+    async def on_unmount(self) -> None:
+        self._unsubscribe()
+        if self.owns_feed and self.feed is not None:
+            await self.feed.close()
+
     def on_show(self) -> None:
         self._visible = True
-        if self._age() >= self.interval and not self.paused:
-            self.poll_now()
         self._apply_running()
         self.call_after_refresh(self._focus_primary)
 
@@ -145,106 +209,80 @@ class MonitorPane(Vertical):
         self._visible = False
         self._apply_running()
 
-    def _age(self) -> float:
-        return (datetime.datetime.now() - self.last_update).total_seconds() if self.last_update else float("inf")
-
     def _focus_primary(self) -> None:
         if self.is_attached and self.region:
             self.query_one(ServicesTable).focus()
 
-    # -- polling ---------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        """The timer polls: on screen, not paused, and something to poll."""
-        return self._visible and not self.paused and self.source is not None
+    # -- the feed --------------------------------------------------------------------
 
     def _apply_running(self) -> None:
-        if self._timer is None:
-            return
         if self.running:
-            self._timer.resume()
+            self._subscribe()
         else:
-            self._timer.pause()
+            self._unsubscribe()
         self._draw_status_line()
 
-    def _restart_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_interval(self.interval, self._tick, pause=not self.running)
+    def _subscribe(self) -> None:
+        if self._subscribed or self.feed is None:
+            return
+        self._subscribed = True
+        self.feed.subscribe(self._on_snapshot)
+        latest = self.feed.snapshot
+        if latest.sequence and (self.drawn is None or latest.sequence > self.drawn.sequence):
+            self._on_snapshot(latest)  # what came while hidden, at once
 
-    def _tick(self) -> None:
-        if self.running:
-            self.poll_now()
+    def _unsubscribe(self) -> None:
+        if self._subscribed and self.feed is not None:
+            self.feed.unsubscribe(self._on_snapshot)
+        self._subscribed = False
+
+    def _on_snapshot(self, snapshot: MonitorSnapshot) -> None:
+        """From the feed (on the loop): draw after the messages already queued, and only
+        the newest of several snapshots that arrive before that."""
+        first = self._pending is None
+        self._pending = snapshot
+        if first:
+            self.call_later(self._draw_pending)
+
+    def _draw_pending(self) -> None:
+        snapshot, self._pending = self._pending, None
+        if snapshot is not None and self.is_attached:
+            self._draw(snapshot)
 
     def poll_now(self) -> bool:
         """Start one poll unless one is running; True when started."""
-        if self.source is None or self._polling:
-            return False
-        self._polling = True
-        self.polls += 1
-        self._draw_status_line()
-        self.run_worker(self._poll, group="monitor-poll", exit_on_error=False)
-        return True
-
-    async def _poll(self) -> None:
-        began = time.monotonic()
-        try:
-            endpoints = self._endpoints()
-            status_call = asyncio.wait_for(_call(self.source), self.poll_timeout)
-            stats_call = (asyncio.wait_for(_call(self.stats_source, endpoints), self.poll_timeout)
-                          if self.stats_source is not None and endpoints else _no_stats())
-            status, stats = await asyncio.gather(status_call, stats_call, return_exceptions=True)
-            errors: list[str] = []
-            if isinstance(status, BaseException):
-                errors.append(f"status poll failed: {_explain(status, self.poll_timeout)}"
-                              + ("; showing the previous result" if self.status is not None else ""))
-            else:
-                self.status = status
-            if isinstance(stats, BaseException):
-                errors.append(f"memcached stats failed: {_explain(stats, self.poll_timeout)}")
-            else:
-                self.stats = stats
-            self.poll_errors = errors
-            self.last_update = datetime.datetime.now()
-            self.took = time.monotonic() - began
-            self._draw()
-        finally:
-            self._polling = False
-            self._draw_status_line()
-
-    def _endpoints(self) -> list[str]:
-        cluster = self.context.cluster
-        if cluster is not None:
-            return [node.endpoint for node in cluster.nodes()]
-        return [node.endpoint for node in self.status.nodes] if self.status is not None else []
+        return self.feed is not None and self.feed.poll_now()
 
     # -- drawing ---------------------------------------------------------------------
 
-    def _palette(self) -> dict[str, str]:
-        return self.app.get_css_variables()
-
-    def _draw(self) -> None:
-        palette = self._palette()
-        status = self.status
-        if status is not None:
-            self.query_one("#mon-ensemble", Static).update(ensemble_content(status.zookeeper))
-            self.query_one(ServicesTable).fill(
-                [(f"{s.layout.value}/{s.service_code}", service_row(s, palette)) for s in status.services])
-            self.query_one(NodesTable).fill(
-                [(n.endpoint, node_row(n, self.stats.get(n.endpoint), palette)) for n in status.nodes])
-            self.highlighted = frozenset(n.endpoint for n in status.nodes if n.verdict == NOT_JOINED)
-            self.query_one("#mon-nodes-heading", Label).update(
-                f"Nodes of {status.service_code}  (registry, process over SSH, memcached stats)")
-            unknown = sum(1 for n in status.nodes if n.process is Process.UNKNOWN)
-            self.query_one("#mon-note", Static).update(Content.styled(
-                f"process unknown for {unknown} of {len(status.nodes)} node(s): the SSH check (kill -0 on the "
-                "pidfile) gave no answer for that host (no login yet, host key not trusted, or unreachable)",
-                "italic $foreground-muted") if unknown else "")
-        errors = [*self.poll_errors, *(status.errors if status is not None else [])]
+    def _draw(self, snapshot: MonitorSnapshot) -> None:
+        self.drawn = snapshot
+        palette = self.app.get_css_variables()
+        self.query_one("#mon-ensemble", Static).update(ensemble_content(snapshot.zookeeper))
+        self.query_one(ServicesTable).fill(
+            [(f"{s.layout.value}/{s.service_code}", service_row(s, palette)) for s in snapshot.services])
+        self._draw_nodes(snapshot, palette)
+        self.highlighted = frozenset(n.endpoint for n in snapshot.nodes if n.state.verdict == NOT_JOINED)
+        self._draw_note(snapshot)
+        errors = snapshot.errors
         box = self.query_one("#mon-errors", Static)
         box.set_class(bool(errors), "-has-errors")
         box.update(Content("\n").join(Content.assemble(("error  ", "bold $error"), error) for error in errors))
+        self._draw_status_line()
+
+    def _draw_nodes(self, snapshot: MonitorSnapshot, palette: Optional[dict] = None) -> None:
+        palette = palette if palette is not None else self.app.get_css_variables()
+        nodes = [n for n in snapshot.nodes if not self.filter_text or node_matches(n, self.filter_text)]
+        nodes.sort(key=NODE_SORTS[self.sort_index][1])
+        self.query_one(NodesTable).fill([(n.endpoint, partial(node_row, n, palette)) for n in nodes])
+        self.query_one("#mon-nodes-heading", Label).update(self._nodes_heading())
+
+    def _draw_note(self, snapshot: MonitorSnapshot) -> None:
+        unknown = sum(1 for n in snapshot.nodes if n.state.process.value == "unknown")
+        self.query_one("#mon-note", Static).update(Content.styled(
+            f"process unknown for {unknown} of {len(snapshot.nodes)} node(s): the SSH check (kill -0 on the "
+            "pidfile) gave no answer for that host (no login yet, host key not trusted, or unreachable)",
+            "italic $foreground-muted") if unknown else "")
 
     def _draw_status_line(self) -> None:
         parts: list = [("Monitor", "bold"), "  ·  every ", (_seconds(self.interval), "bold $accent")]
@@ -252,14 +290,14 @@ class MonitorPane(Vertical):
             parts += ["  ·  ", ("PAUSED", "bold reverse $warning"), (" (p resumes)", "$foreground-muted")]
         elif not self._visible:
             parts += [("  ·  idle while hidden", "$foreground-muted")]
-        if self.last_update is not None:
-            parts += ["  ·  updated ", (self.last_update.strftime("%H:%M:%S"), "bold")]
-            if self.took is not None:
-                parts.append((f" (took {self.took:.1f} s)", "$foreground-muted"))
+        snapshot = self.drawn
+        if snapshot is not None and snapshot.polled is not None:
+            parts += ["  ·  updated ", (datetime.datetime.fromtimestamp(snapshot.polled).strftime("%H:%M:%S"),
+                                       "bold")]
+            if snapshot.took is not None:
+                parts.append((f" (took {snapshot.took:.1f} s)", "$foreground-muted"))
         else:
             parts.append(("  ·  no data yet", "$foreground-muted"))
-        if self._polling:
-            parts.append(("  ·  polling...", "italic $foreground-muted"))
         parts.append(("  ·  read-only", "$foreground-muted"))
         self.query_one("#mon-status", Static).update(Content.assemble(*parts))
 
@@ -268,14 +306,13 @@ class MonitorPane(Vertical):
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self._apply_running()
-        if not self.paused and self._age() >= self.interval:
-            self.poll_now()
 
     def set_interval_seconds(self, value: float) -> None:
         value = clamp_interval(value, self.steps)
         if value != self.interval:
             self.interval = value
-            self._restart_timer()
+            if self.feed is not None:
+                self.feed.set_interval(value)
         self._draw_status_line()
 
     def action_slower(self) -> None:
@@ -293,24 +330,47 @@ class MonitorPane(Vertical):
             self.notify(f"{_seconds(self.interval)} is the shortest interval", timeout=2)
 
     def action_poll_now(self) -> None:
-        if not self.poll_now() and self.source is not None:
+        if not self.poll_now() and self.feed is not None:
             self.notify("A poll is already running", timeout=2)
 
+    def action_cycle_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(NODE_SORTS)
+        self._redraw_nodes()
 
-async def _no_stats() -> Mapping[str, StatsReading]:
-    return {}
+    def action_filter(self) -> None:
+        box = self.query_one("#mon-filter", Input)
+        box.display = True
+        box.focus()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "mon-filter":
+            self.filter_text = event.value.strip()
+            self._redraw_nodes()
 
-async def _call(source, *args):
-    """Await a source inside a coroutine, so that even a source that raises before
-    returning its awaitable is reported like any other failed poll."""
-    return await source(*args)
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "mon-filter":
+            self._close_filter(keep=True)
 
+    def on_key(self, event) -> None:
+        box = self.query_one("#mon-filter", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            self._close_filter(keep=False)
 
-def _explain(error: BaseException, timeout: float) -> str:
-    if isinstance(error, asyncio.TimeoutError):
-        return f"no answer within {timeout:g} s"
-    return str(error) or type(error).__name__
+    def _close_filter(self, *, keep: bool) -> None:
+        box = self.query_one("#mon-filter", Input)
+        if not keep:
+            box.value = ""
+            self.filter_text = ""
+            self._redraw_nodes()
+        box.display = bool(self.filter_text)
+        self.query_one(NodesTable).focus()
+
+    def _redraw_nodes(self) -> None:
+        if self.drawn is not None:
+            self._draw_nodes(self.drawn)
+        else:
+            self.query_one("#mon-nodes-heading", Label).update(self._nodes_heading())
 
 
 def monitor_pane(context: AppContext):

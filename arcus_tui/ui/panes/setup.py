@@ -133,10 +133,9 @@ class SetupPane(Vertical):
     def focus_default(self) -> None:
         """The tab came into view: the matrix takes the keys (s/r/t, arrows) at once."""
         if self.cluster is not None:
-            self.matrix.focus()
+            self.screen.set_focus(self.matrix)
 
     def on_show(self) -> None:
-        self.call_after_refresh(self.focus_default)
         if self.context.probe and self.cluster is not None and self.probe is None and not self.running:
             self.run_worker(self._probe(), group="setup-probe", exclusive=True, exit_on_error=False)
 

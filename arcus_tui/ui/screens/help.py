@@ -26,6 +26,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("← ↓ ↑ →", "move to the neighbouring host box"),
             ("h j k l", "the same, vi style"),
             ("home  end", "first / last host"),
+            ("/", "filter the boxes by name, address or state (enter keeps, esc clears)"),
             ("tab  shift+tab", "next / previous box, then the tab bar"),
             ("a", "add a host (asks name and address)"),
             ("d", "delete the focused host (asks y/N)"),
@@ -48,8 +49,14 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Logs",
         (
+            ("n  p", "next / previous host's log (a fleet's logs come a page at a time)"),
+            ("e", "the next host that failed"),
+            ("m", "every host's lines merged in arrival order, each with its host, and back"),
+            ("/", "filter the logs: text, or re:REGEX (enter applies, esc clears)"),
+            ("]  [", "next / previous matching line"),
+            ("space", "pause following the newest lines, and resume"),
             ("f  enter", "maximise the focused host's log, and back"),
-            ("n  p", "next / previous host's log"),
+            ("w", "save the focused log (or the merged one) to a file"),
             ("c", "clear every log"),
         ),
     ),
@@ -68,6 +75,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("p", "pause / resume polling"),
             ("+  -", "poll less / more often (1 to 60 s, default 3 s)"),
             ("r", "poll now"),
+            ("o", "sort the nodes: file order, node, verdict, get/s, memory, connections"),
+            ("/", "filter the nodes by host, address or verdict (enter keeps it, esc clears it)"),
         ),
     ),
 )

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
 from arcus_tui.model import Cluster
 from arcus_tui.model import edit as layout
@@ -18,6 +18,7 @@ from ..gate import GRID_EDITS, Gate
 from ..panes import PANES
 from ..panes.setup import SetupPane
 from ..widgets.empty_state import EmptyState
+from ..widgets.steady_footer import SteadyFooter
 from ..widgets.host_grid import HostBox, HostGrid
 from .edit_prompts import AskHostScreen, AskNumberScreen, ConfirmScreen
 
@@ -138,7 +139,10 @@ class MainScreen(Screen[None]):
                         yield from self._grid()
                     else:
                         yield from PANES[tab](self.app.context)
-        yield Footer()
+        yield SteadyFooter()
+
+    has_grid = False
+    """Whether the Grid tab holds a HostGrid (set once, at compose): asked on every binding check."""
 
     def _grid(self):
         if self.cluster is None:
@@ -147,19 +151,31 @@ class MainScreen(Screen[None]):
         yield Static(cluster_summary(self.cluster, self.path, self.read_only), id="cluster-summary")
         yield Static("", id="grid-problems")
         if self.cluster.hosts:
-            yield HostGrid(self.cluster, id="host-grid")
+            self.has_grid = True
+            yield HostGrid(self.cluster, feed=self.app.context.monitor, id="host-grid")
         else:
             yield EmptyState("No hosts yet", no_hosts_steps(self.path), id="no-hosts")
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab  # shows the pane at once (its watcher is synchronous)
+        self._focus_pane(tabs.get_pane(tab))  # now, so that a key typed next lands in it
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """Keep the focus on something visible: the grid's box, or the tab bar elsewhere."""
-        if event.pane.id == "grid" and (grids := self.query(HostGrid)):
-            grids.first().focus_box()
+        """A tab shown by a click (or a key, again): the focus goes into its pane, unless a key
+        typed since already moved it somewhere in that pane."""
+        focused = self.focused
+        if focused is None or event.pane not in focused.ancestors:
+            self._focus_pane(event.pane)
+
+    def _focus_pane(self, pane: TabPane) -> None:
+        """Focus the pane's own target: the first child with `focus_default()` (the Grid's cursor
+        box, ...) decides. A pane without one gets the tab bar, and its `on_show` may move on."""
+        target = next((child for child in pane.children if callable(getattr(child, "focus_default", None))), None)
+        if target is not None:
+            target.focus_default()
         else:
-            self.query_one(TabbedContent).query_one(Tabs).focus()
+            self.set_focus(self.query_one(TabbedContent).query_one(Tabs))
 
     # --- Grid: layout edits -------------------------------------------------------------
     # The grid owns the cluster file's document; every edit is checked like the file
@@ -172,7 +188,7 @@ class MainScreen(Screen[None]):
 
     @property
     def run_in_progress(self) -> bool:
-        return any(pane.running for pane in self.query(SetupPane))
+        return self.app.runs.running
 
     @property
     def gate(self) -> Gate:
@@ -186,7 +202,9 @@ class MainScreen(Screen[None]):
 
     def _on_grid(self) -> bool:
         try:
-            return self.query_one(TabbedContent).active == "grid" and bool(self.query(HostGrid))
+            # not `query(HostGrid)`: the footer asks this per binding on every focus change,
+            # and a query walks every widget of the screen (200 boxes, 200 logs...)
+            return self.has_grid and self.query_one(TabbedContent).active == "grid"
         except Exception:  # not composed yet
             return False
 
@@ -208,8 +226,7 @@ class MainScreen(Screen[None]):
         return True
 
     def _focused_host(self) -> Optional[str]:
-        grid = self.query_one(HostGrid)
-        box = grid.focused_box or grid.last_focused
+        box = self.query_one(HostGrid).cursor_box  # where the keys act, even typed ahead
         if isinstance(box, HostBox) and box.is_attached:
             return box.host.name
         self.notify("Focus a host box first.", severity="warning")
@@ -345,13 +362,10 @@ class MainScreen(Screen[None]):
 
     async def _use_saved_layout(self, cluster: Cluster) -> None:
         """From a save on, the other tabs work on the saved layout: their panes are built anew
-        (closing their sessions and timers). A setup in progress keeps the layout it started with."""
+        (closing their sessions and timers). A run in progress goes on with the layout it started
+        with; the panes built anew watch it from where it is (`ui/runs.py`)."""
         self.app.context = replace(self.app.context, cluster=cluster)
         for tab, label in TABS[1:]:
             pane = self.query_one(f"#{tab}", TabPane)
-            if tab == "setup" and any(getattr(child, "running", False) for child in pane.children):
-                self.notify("setup is running: the Setup tab takes the saved layout when you save again after it ends",
-                            title="Setup", severity="warning")
-                continue
             await pane.remove_children()
             await pane.mount(*PANES[tab](self.app.context))

@@ -1,6 +1,7 @@
 """Pieces of the Monitor tab: the ensemble line, the services and nodes tables.
 
-Pure rendering of what `arcus_tui.monitor` gives (`CloudStatus`, memcached stats).
+Pure rendering of what `arcus_tui.monitor` gives (a `MonitorSnapshot`: statuses,
+memcached stats, rates and history).
 Cells are `rich.text.Text` (never markup strings: a hostname is shown as written)
 coloured with the running theme's palette (``App.get_css_variables()``), so the
 colours follow the theme like the rest of the app.
@@ -8,14 +9,17 @@ colours follow the theme like the rest of the app.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from rich.text import Text
 from textual.content import Content
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
-from arcus_tui.monitor.cloud_status import NodeState, Process, Registry
-from arcus_tui.monitor.memcached_stats import MemcachedStats, StatsReading, human_bytes, human_duration
+from arcus_tui.monitor.cloud_status import Process, Registry
+from arcus_tui.monitor.memcached_stats import MemcachedStats, StatsUnavailable, human_bytes, human_duration
+from arcus_tui.monitor.rates import sparkline
+from arcus_tui.monitor.snapshot import NodeLive
 from arcus_tui.zk.fourletter import MemberMode, Mode
 from arcus_tui.zk.status import Health, ServiceStatus
 
@@ -23,6 +27,7 @@ NOT_JOINED = "running but not joined"
 MAX_ADDRESSES_SHOWN = 3
 
 Palette = Mapping[str, str]
+Cells = Union[Sequence[Text], Callable[[], Sequence[Text]]]
 
 
 def _colour(palette: Palette, name: str) -> str:
@@ -71,45 +76,76 @@ SERVICE_COLUMNS = (("service", "Service"), ("tree", "Tree"), ("status", "Status"
                    ("offline", "Offline"), ("undefined", "Undefined (live, not mapped)"))
 
 NODE_COLUMNS = (("host", "Host"), ("node", "Node"), ("registry", "Registry"), ("process", "Process"),
-                ("verdict", "Verdict"), ("uptime", "Uptime"), ("connections", "Conns"), ("hits", "Get hits"),
-                ("memory", "Memory used/limit"), ("evictions", "Evictions"))
+                ("verdict", "Verdict"), ("uptime", "Uptime"), ("gets", "Get/s"), ("sets", "Set/s"),
+                ("hits", "Hit %"), ("evictions", "Evict/s"), ("connections", "Conns used/limit"),
+                ("memory", "Memory used/limit"), ("history", "Get/s history"))
+
+SPARK_WIDTH = 20
 
 
 def _percent(ratio: Optional[float]) -> str:
     return "-" if ratio is None else f"{ratio * 100:.1f}%"
 
 
-def node_row(node: NodeState, stats: Optional[StatsReading], palette: Palette) -> list[Text]:
-    """host | node | registry | process | verdict | uptime | conns | hits | memory | evictions"""
+def _rate(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _used_of(used: Optional[int], limit: Optional[int], ratio: Optional[float], show=str) -> str:
+    if used is None:
+        return "-"
+    text = f"{show(used)} / {show(limit) if limit is not None else '-'}"
+    return text + (f" ({ratio * 100:.0f}%)" if ratio is not None else "")
+
+
+def _ratio_style(ratio: Optional[float], palette: Palette) -> str:
+    """Near a limit reads at a glance: over 90 % in the error colour, over 75 % in the warning one."""
+    if ratio is None or ratio < 0.75:
+        return ""
+    return _colour(palette, "error" if ratio >= 0.9 else "warning")
+
+
+def node_row(node: NodeLive, palette: Palette) -> list[Text]:
+    """host | node | registry | process | verdict | uptime | get/s | set/s | hit % | evict/s |
+    conns | memory | history (one cell each, in `NODE_COLUMNS` order)."""
+    state = node.state
     registry_style = {Registry.ONLINE: "success", Registry.OFFLINE: "error", Registry.UNREGISTERED: "warning",
                       Registry.UNKNOWN: "warning"}
     process_style = {Process.RUNNING: _colour(palette, "success"), Process.STOPPED: _colour(palette, "error"),
                      Process.UNKNOWN: "dim"}
-    verdict = node.verdict
+    verdict = state.verdict
     cells = [
         Text(node.host),
         Text(node.endpoint, style="bold"),
-        Text(node.registry.value, style=_colour(palette, registry_style[node.registry])),
-        Text(node.process.value, style=process_style[node.process]),
+        Text(state.registry.value, style=_colour(palette, registry_style[state.registry])),
+        Text(state.process.value, style=process_style[state.process]),
         Text(("⚠ " if verdict == NOT_JOINED else "") + verdict, style=verdict_style(verdict, palette)),
     ]
-    if isinstance(stats, MemcachedStats):
-        memory = f"{human_bytes(stats.bytes)} / {human_bytes(stats.limit_maxbytes)}"
-        if stats.memory_ratio is not None:
-            memory += f" ({stats.memory_ratio * 100:.0f}%)"
-        evictions = stats.evictions
-        cells += [
-            Text(human_duration(stats.uptime), justify="right"),
-            Text("-" if stats.curr_connections is None else str(stats.curr_connections), justify="right"),
-            Text(_percent(stats.hit_ratio), justify="right"),
-            Text(memory, justify="right"),
-            Text("-" if evictions is None else str(evictions), justify="right",
-                 style=_colour(palette, "warning") if evictions else ""),
-        ]
-    else:
-        reason = stats.reason if stats is not None else "not read"
-        cells += [Text(reason, style="dim italic")] + [Text("-", style="dim", justify="right") for _ in range(4)]
-    return cells
+    return cells + _stats_cells(node, palette)
+
+
+def _stats_cells(node: NodeLive, palette: Palette) -> list[Text]:
+    stats, rates = node.stats, node.rates
+    history = Text(sparkline(node.history, SPARK_WIDTH), style=_colour(palette, "accent"))
+    if not isinstance(stats, MemcachedStats) or rates is None:
+        reason = stats.reason if isinstance(stats, StatsUnavailable) else "not read"
+        dashes = [Text("-", style="dim", justify="right") for _ in range(6)]
+        return [Text(reason, style="dim italic")] + dashes + [history]
+    evictions = rates.evictions_per_s
+    return [
+        Text(human_duration(stats.uptime), justify="right"),
+        Text(_rate(rates.get_per_s), justify="right"),
+        Text(_rate(rates.set_per_s), justify="right"),
+        Text(_percent(rates.hit_ratio), justify="right"),
+        Text(_rate(evictions), justify="right", style=_colour(palette, "warning") if evictions else ""),
+        Text(_used_of(rates.connections, rates.max_connections, rates.connection_ratio), justify="right",
+             style=_ratio_style(rates.connection_ratio, palette)),
+        Text(_used_of(rates.memory_used, rates.memory_limit, rates.memory_ratio, human_bytes), justify="right",
+             style=_ratio_style(rates.memory_ratio, palette)),
+        history,
+    ]
 
 
 def ensemble_content(members: Iterable[MemberMode]) -> Content:
@@ -129,6 +165,10 @@ def ensemble_content(members: Iterable[MemberMode]) -> Content:
     return Content.assemble(*parts)
 
 
+def _same(before: Text, after: Text) -> bool:
+    return before.plain == after.plain and str(before.style) == str(after.style) and before.spans == after.spans
+
+
 class MonitorTable(DataTable):
     """A read-only table refreshed in place: rows keep their keys, the cursor stays."""
 
@@ -137,25 +177,75 @@ class MonitorTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable")
         self.column_keys = [key for key, _ in columns]
         self._labels = [label for _, label in columns]
+        self._drawn: dict[str, list[Text]] = {}  # row key -> the cells the table shows
+        self._stale: dict[str, Cells] = {}  # rows out of view: their newer cells, not shown yet
+        self._order: list[str] = []
 
     def on_mount(self) -> None:
         for key, label in zip(self.column_keys, self._labels):
             self.add_column(label, key=key)
 
-    def fill(self, rows: Sequence[tuple[str, list[Text]]]) -> None:
-        current = [row.key.value for row in self.ordered_rows]
+    def fill(self, rows: Sequence[tuple[str, Cells]]) -> None:
+        """Show exactly `rows` in this order, without rebuilding the table: rows are added or
+        removed only when the set changes, a new order is a sort of the rows in place, and
+        only cells that changed are updated. A row's cells may be given as a function that
+        makes them: a row out of view is then made and updated only when it scrolls into view
+        (at 400 nodes most rows are out of view, and each poll changes most of their cells)."""
         wanted = [key for key, _ in rows]
-        if current == wanted:
-            for key, cells in rows:
-                for column, cell in zip(self.column_keys, cells):
-                    self.update_cell(key, column, cell, update_width=True)
-            return
-        cursor_key = current[self.cursor_row] if 0 <= self.cursor_row < len(current) else None
-        self.clear()
+        keep = set(wanted)
+        gone = [key for key in self._drawn if key not in keep]
+        for key in gone:
+            self.remove_row(key)
+            del self._drawn[key]
+        self._stale = {}
+        added = []
         for key, cells in rows:
-            self.add_row(*cells, key=key)
-        if cursor_key in wanted:
-            self.move_cursor(row=wanted.index(cursor_key))
+            if key not in self._drawn:
+                made = list(cells() if callable(cells) else cells)
+                self.add_row(*made, key=key)
+                self._drawn[key] = made
+                added.append(key)
+            else:
+                self._stale[key] = cells
+        # Our own record of the order (DataTable's ordered_rows cache can miss a remove + add).
+        shown = [key for key in self._order if key in keep and key not in added] + added
+        if gone or added or shown != wanted:
+            # The table holds the very Text objects of `_drawn`: find each row's place by them.
+            place = {id(self._drawn[key][0]): index for index, key in enumerate(wanted)}
+            self.sort(self.column_keys[0], key=lambda cell: place[id(cell)])
+        self._order = wanted
+        self._freshen_view()
+
+    def _freshen_view(self) -> None:
+        """Bring the rows in view (and a screenful around them) up to date."""
+        if not self._stale:
+            return
+        top = int(self.scroll_y)
+        height = max(self.size.height, 1)
+        for key in self._order[max(0, top - height): top + 2 * height]:
+            cells = self._stale.pop(key, None)
+            if cells is not None:
+                self._update_row(key, cells() if callable(cells) else cells)
+
+    def _update_row(self, key: str, cells: Sequence[Text]) -> None:
+        drawn = self._drawn[key]
+        for index, (column, cell) in enumerate(zip(self.column_keys, cells)):
+            if not _same(drawn[index], cell):
+                self.update_cell(key, column, cell, update_width=self._widens(column, cell))
+                drawn[index] = cell
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._freshen_view()
+
+    def on_resize(self) -> None:
+        self._freshen_view()
+
+    def _widens(self, column: str, cell: Text) -> bool:
+        """A cell wider than its column widens it. A narrower one leaves the column as it is:
+        DataTable shrinks a column by measuring every cell in it, which for each of hundreds of
+        cells per poll would cost rows x cells (seconds at 400 nodes)."""
+        return cell.cell_len > self.columns[ColumnKey(column)].content_width
 
     def cell_text(self, row_key: str, column: str) -> Text:
         return self.get_cell(row_key, column)
