@@ -94,7 +94,8 @@ async def test_setup_and_teardown_from_the_setup_tab(practice_sandbox, tmp_path)
         logs = app.screen.query_one(LogsPane)
         assert "make-key" in logs.log_of(GATEWAY).text
         assert all("copy-key" in logs.log_of(host.name).text for host in cluster.hosts)
-        assert PASSWORD not in "\n".join(log.text for log in logs.logs.values())
+        assert PASSWORD not in "\n".join(logs.log_of(target).text for target in logs.targets)
+        assert PASSWORD not in app.runs.log.text_of(None)  # the merged log: every line of the run
 
         # 2. six nodes online, as the registry says
         status = online_status(cluster)

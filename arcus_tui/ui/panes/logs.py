@@ -193,7 +193,8 @@ class LogsPane(Vertical):
         if not self.page_start <= index < self.page_start + self.page_size:
             self.page_start = index - index % self.page_size
         self._arrange()
-        self._focused_view().focus()
+        if self._visible:  # focusing a widget of a hidden tab would bring that tab forward
+            self._focused_view().focus()
 
     def action_next_failed(self) -> None:
         failed = set(self.runs.log.failed)
