@@ -174,14 +174,13 @@ class TreeWatcher:
     def _fired(self, watch: "_PathWatch", event: WatchedEvent) -> None:
         if not watch.active or self._closed:
             return
+        watch.arm()  # first: whoever hears of this change and acts finds the watch set again
         kind = _KINDS.get(event.type)
         if kind is not None:
             try:
                 self._loop.call_soon_threadsafe(self._deliver, watch, TreeChange(watch.path, kind))
             except RuntimeError:  # loop closed: nobody left to tell
                 watch.active = False
-                return
-        watch.arm()
 
     # called on the loop
     def _deliver(self, watch: "_PathWatch", change: TreeChange) -> None:

@@ -467,11 +467,16 @@ async def test_tree_watch_hands_changes_to_the_loop(zk_session, zk_client) -> No
         changes.put_nowait(change)
 
     async def next_change():
-        return await asyncio.wait_for(changes.get(), 10)
+        change = await asyncio.wait_for(changes.get(), 10)
+        # A read on the watcher's own session comes back after the watches it re-armed are set
+        # (one connection, in order); without it the other client's next write could come first.
+        await asyncio.to_thread(zk_session.get_many, ["/arcus"])
+        return change
 
     watcher = TreeWatcher(zk_session, loop, on_change)
     try:
         watcher.watch("/arcus")  # does not exist yet
+        await asyncio.to_thread(zk_session.get_many, ["/arcus"])  # the watch is set (see next_change)
         await asyncio.to_thread(zk_client.create, "/arcus")
         assert (await next_change()).kind is ChangeKind.CREATED
 
