@@ -168,6 +168,7 @@ class SetupPane(Vertical):
             return  # a run's own cells win
         self.probe = message.result
         done = self.matrix.show_probe(message.result)
+        self.matrix.repaint()  # once per probe: every row, so no cached line of "pending" stays drawn
         left = sum(len(step.targets) for step in setup_plan(self.cluster, PlanOptions()).remaining(self.probe).steps)
         self.probe_note = f"already in place: {done} of the cells; {left} left to do"
         self._show_status()
