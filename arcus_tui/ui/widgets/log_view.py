@@ -26,16 +26,8 @@ from textual.strip import Strip
 from arcus_tui.deploy.run_log import STEP_WIDTH, LineFilter, LineRing, LogLine, RunLog
 from arcus_tui.events import HostState, Stream
 
-STATE_COLOURS: dict[HostState, str] = {
-    HostState.PENDING: "foreground-muted",
-    HostState.RUNNING: "accent",
-    HostState.OK: "success",
-    HostState.ALREADY_DONE: "success",
-    HostState.FAILED: "error",
-    HostState.SKIPPED: "warning",
-    HostState.CANCELLED: "warning",
-}
-"""Theme variable of each state's colour."""
+from .setup_matrix import COLOURS
+
 TARGET_COLOURS = ("primary", "accent", "success", "warning", "secondary", "foreground")
 """Theme variables the merged view gives its targets, in turn."""
 MAX_WIDTH = 2000
@@ -243,7 +235,7 @@ class LogView(ScrollView, can_focus=True):
             return segments
         segments.append(Segment(f"{line.step:<{STEP_WIDTH}} ", self._style("foreground-muted")))
         if line.state is not None:
-            style = self._style(STATE_COLOURS[line.state])
+            style = self._style(COLOURS[line.state])
             segments.append(Segment(line.text, style + Style(bold=True) if line.state is HostState.FAILED else style))
         elif line.stream is Stream.STDERR:
             segments.append(Segment(line.text, self._style("error")))

@@ -30,6 +30,7 @@ from textual.coordinate import Coordinate
 from arcus_tui.deploy.plan import REGISTRY, Plan
 from arcus_tui.deploy.probe import ProbeResult
 from arcus_tui.deploy.report import DeployReport
+from arcus_tui.deploy.run_log import format_duration
 from arcus_tui.events import GATEWAY, HostState, ProgressEvent
 from arcus_tui.text import printable_lines
 
@@ -78,15 +79,6 @@ class Cell:
 def cell_label(state: HostState, frame: int = 0) -> str:
     glyph = SPINNER[frame % len(SPINNER)] if state is HostState.RUNNING else GLYPHS[state]
     return f"{glyph} {state.value}"
-
-
-def format_duration(seconds: Optional[float]) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
 
 
 def plan_targets(plan: Plan) -> list[str]:
