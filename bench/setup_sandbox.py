@@ -340,7 +340,7 @@ def check_hosts_still_ours(hosts: list[PracticeHost], public_key: Path) -> None:
 
 def node_pids(host: PracticeHost) -> dict[int, list[int]]:
     """port -> pids of the arcus-memcached daemons running from one practice host's install dir (/proc)."""
-    binary = f"{host.install_dir}/bin/memcached"
+    binary = f"{host.install_dir}/current/bin/memcached"
     found: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

@@ -118,6 +118,20 @@ class WaitForQuorum:
 
 
 @dataclass(frozen=True)
+class EnsembleMembership:
+    """Before zoo.cfg is written: every running member must have been started with the
+    file's member list (`deploy/membership_check.py`)."""
+
+    members: tuple[str, ...]  # ip:client port
+    expected: tuple[tuple[int, str], ...]  # (myid, ip:quorum:election)
+
+    def describe(self) -> list[str]:
+        servers = ", ".join(f"server.{myid}={address}" for myid, address in self.expected)
+        return [f"ask each running member of {', '.join(self.members)} for its membership (`conf`): "
+                f"refuse unless it is {servers}"]
+
+
+@dataclass(frozen=True)
 class InitRegistry:
     def describe(self) -> list[str]:
         return ["unless /arcus exists, in one transaction:"] + [f"    create {path}" for path in paths.init_paths()]
@@ -157,6 +171,21 @@ class WaitForNodesOnline:
 
 
 @dataclass(frozen=True)
+class NodesServe:
+    """A rolling restart's check after a batch: every node of it is back in cache_list/<svc>
+    and answers `stats`. ``logs`` (one per endpoint) are named when a node does not come back."""
+
+    service_code: str
+    endpoints: tuple[str, ...]
+    timeout: float = 60.0
+    logs: tuple[str, ...] = ()
+
+    def describe(self) -> list[str]:
+        return [f"wait until {', '.join(self.endpoints)} are in {paths.service_cache_list(self.service_code)} "
+                f"and answer `stats` (at most {self.timeout:g}s)"]
+
+
+@dataclass(frozen=True)
 class UnregisterService:
     service_code: str
 
@@ -169,5 +198,5 @@ class UnregisterService:
         ]
 
 
-Action = Union[MakeKey, CopyKey, VerifyLogin, Upload, WriteFile, RunCommand, StartNode, WaitForQuorum,
+Action = Union[MakeKey, CopyKey, VerifyLogin, Upload, WriteFile, RunCommand, StartNode, WaitForQuorum, EnsembleMembership,
                InitRegistry, RegisterService, WaitForNodesOnline, UnregisterService]

@@ -1,9 +1,12 @@
 """Where things live on a host under its install_dir, and how to name them in a shell.
 
-The layout is the ARCUS build directory's own: `bin/memcached`, `lib/*.so`,
-`zookeeper/` (with `bin/zkServer.sh`), plus `conf/`, `data/`, `pids/` and `logs/`
-that arcus-tui writes. Paths stay in `~/...` form in the plan so that they are
-readable; `shell_path` turns them into a correctly quoted shell word.
+Each package lands in a release directory of its own, `releases/<release id>/` (the
+ARCUS build directory's layout: `bin/memcached`, `lib/*.so`, `zookeeper/bin/zkServer.sh`),
+and `current` is a symlink to the release that starts; `previous` to the one an upgrade
+replaced (see `deploy/releases.py`). What the cloud keeps across releases stays outside
+them: `zookeeper/conf/zoo.cfg`, `zookeeper/data/` (myid, snapshots, pidfile),
+`zookeeper/logs/`, `pids/` and `logs/`. Paths stay in `~/...` form in the plan so that
+they are readable; `shell_path` turns them into a correctly quoted shell word.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ def sftp_path(path: str) -> str:
     return path[2:] if path.startswith("~/") else path
 
 
+RELEASES = "releases"
+CURRENT = "current"
+PREVIOUS = "previous"
+
+
 @dataclass(frozen=True)
 class InstallLayout:
     install_dir: str
@@ -36,19 +44,34 @@ class InstallLayout:
         return "/".join((self.install_dir.rstrip("/") or "/",) + parts)
 
     @property
-    def memcached_binary(self) -> str:
-        return self._join("bin", "memcached")
+    def releases_dir(self) -> str:
+        return self._join(RELEASES)
 
-    def library(self, name: str) -> str:
-        return self._join("lib", name)
+    def release_dir(self, release: str) -> str:
+        """Where the package of `release` (a release id) is uploaded."""
+        return self._join(RELEASES, release)
 
     @property
-    def zookeeper_home(self) -> str:
-        return self._join("zookeeper")
+    def current(self) -> str:
+        """The symlink to the release that starts (`releases/<id>`, relative)."""
+        return self._join(CURRENT)
+
+    @property
+    def previous(self) -> str:
+        """The symlink to the release `current` named before the last upgrade: where rollback goes."""
+        return self._join(PREVIOUS)
+
+    @property
+    def memcached_binary(self) -> str:
+        # through `current`: every release's node has the same argv[0], so its identity holds
+        return self._join(CURRENT, "bin", "memcached")
+
+    def library(self, name: str) -> str:
+        return self._join(CURRENT, "lib", name)
 
     @property
     def zk_server_script(self) -> str:
-        return self._join("zookeeper", "bin", "zkServer.sh")
+        return self._join(CURRENT, "zookeeper", "bin", "zkServer.sh")
 
     @property
     def zoo_cfg(self) -> str:

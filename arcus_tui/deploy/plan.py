@@ -13,13 +13,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Iterator, Optional
 
 from arcus_tui.events import GATEWAY
-from arcus_tui.model import Cluster
+from arcus_tui.model import Cluster, Node
 from arcus_tui.model.arcus_json import export_arcus
 from arcus_tui.zk import paths
 from arcus_tui.zk.registry import RegistrationDiff
 
 from . import actions, recipes
 from .layout import InstallLayout, shell_path
+from .membership_check import membership_action
+from .releases import release_id, switch_action
 
 
 class StepId(str, enum.Enum):
@@ -27,12 +29,15 @@ class StepId(str, enum.Enum):
     COPY_KEY = "copy-key"
     VERIFY_LOGIN = "verify-login"
     UPLOAD_PACKAGE = "upload-package"
+    SWITCH_RELEASE = "switch-release"
+    ZOOKEEPER_MEMBERSHIP = "zookeeper-membership"
     ZOOKEEPER_CONFIG = "zookeeper-config"
     ZOOKEEPER_START = "zookeeper-start"
     ZOOKEEPER_QUORUM = "zookeeper-quorum"
     ZOOKEEPER_INIT = "zookeeper-init"
     REGISTER = "register"
     MEMCACHED_START = "memcached-start"
+    MEMCACHED_RETIRE = "memcached-retire"
     MEMCACHED_ONLINE = "memcached-online"
     ENSEMBLE_UNSHARED = "ensemble-unshared"
     MEMCACHED_STOP = "memcached-stop"
@@ -42,6 +47,14 @@ class StepId(str, enum.Enum):
 
 REGISTRY = "zookeeper"
 """Target name for steps that talk to the ensemble as a whole rather than to one host."""
+
+
+@dataclass(frozen=True)
+class RollingStepId:
+    """The id of a step a plan has many of (one per batch of a rolling restart): StepId is a
+    fixed set, these are made per plan. Like StepId, `.value` is what reports and the UI show."""
+
+    value: str
 
 
 RemovalAsker = Callable[[RegistrationDiff], Awaitable[bool]]
@@ -66,10 +79,10 @@ class EnsembleUnshared:
 
 @dataclass(frozen=True)
 class Step:
-    id: StepId
+    id: "StepId | RollingStepId"
     title: str
     actions: dict[str, tuple[actions.Action, ...]]  # target (host name, GATEWAY or REGISTRY) -> actions
-    depends_on: tuple[StepId, ...] = ()
+    depends_on: tuple["StepId | RollingStepId", ...] = ()
     per_host: bool = True  # a host failing here blocks only that host's later steps
 
     @property
@@ -90,6 +103,9 @@ class PlanOptions:
     # --yes), and who to ask when the step finds others; nobody asked means no removal.
     allowed_removals: Any = ()
     ask_removal: Optional[RemovalAsker] = None
+    # setup: registered nodes (ip:port) the file no longer has, on hosts it still has; stopped once
+    # register has removed their mappings (`deploy/shrink.py`)
+    retiring: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,7 +186,7 @@ def _member_lines(cluster: Cluster, step: Step, verb: str) -> list[str]:
 
 def _step_effects(cluster: Cluster, step: Step) -> list[str]:
     svc, ensemble = cluster.service_code, cluster.connect_string
-    if step.id in (StepId.MEMCACHED_START, StepId.MEMCACHED_STOP):
+    if step.id in (StepId.MEMCACHED_START, StepId.MEMCACHED_STOP, StepId.MEMCACHED_RETIRE):
         return _node_lines(cluster, step, "start" if step.id is StepId.MEMCACHED_START else "stop")
     if step.id in (StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_STOP):
         return _member_lines(cluster, step, "start" if step.id is StepId.ZOOKEEPER_START else "stop")
@@ -183,6 +199,7 @@ def _step_effects(cluster: Cluster, step: Step) -> list[str]:
         StepId.REGISTER: f"register service code {svc} in ZooKeeper {ensemble} (asks before removing a mapping)",
         StepId.ZOOKEEPER_INIT: f"create the /arcus registry in ZooKeeper {ensemble} unless present",
         StepId.ZOOKEEPER_QUORUM: f"wait for a ZooKeeper leader among {ensemble}",
+        StepId.ZOOKEEPER_MEMBERSHIP: "check first: no zoo.cfg is written while the running ensemble has other members",
         StepId.MEMCACHED_ONLINE: f"wait until the started nodes are online in {paths.service_cache_list(svc)}",
     }
     if step.id in fixed:
@@ -234,9 +251,13 @@ def _zookeeper_steps(cluster: Cluster, homes: dict[str, str], quorum_timeout: fl
 
     quorum = actions.WaitForQuorum(cluster.ensemble, quorum_timeout)
     return [
+        # A live cloud grows without touching its ensemble: a running member's list is the file's, or nothing is written.
+        Step(StepId.ZOOKEEPER_MEMBERSHIP, "Check the running ensemble's members",
+             {REGISTRY: (membership_action(cluster),)}, per_host=False),
         _hosts_step(StepId.ZOOKEEPER_CONFIG, "Write zoo.cfg and myid", config, members,
-                    [StepId.VERIFY_LOGIN, StepId.UPLOAD_PACKAGE]),
-        _hosts_step(StepId.ZOOKEEPER_START, "Start ZooKeeper", start, members, [StepId.ZOOKEEPER_CONFIG]),
+                    [StepId.ZOOKEEPER_MEMBERSHIP, StepId.VERIFY_LOGIN, StepId.UPLOAD_PACKAGE]),
+        _hosts_step(StepId.ZOOKEEPER_START, "Start ZooKeeper", start, members,
+                    [StepId.ZOOKEEPER_CONFIG, StepId.SWITCH_RELEASE]),
         Step(StepId.ZOOKEEPER_QUORUM, "Wait for a leader", {REGISTRY: (quorum,)}, (StepId.ZOOKEEPER_START,),
              per_host=False),
     ]
@@ -267,23 +288,39 @@ def _per_node(cluster: Cluster, make):
     return host_actions
 
 
-def _memcached_steps(cluster: Cluster, online_timeout: float, join_timeout: float) -> list[Optional[Step]]:
-    def start_node(node, pidfile):
-        return actions.StartNode(
-            recipes.memcached_start(cluster, node), unless=recipes.process_alive_test(pidfile),
-            port=node.port, already=f"memcached :{node.port} is running", endpoint=node.endpoint,
-            service_code=cluster.service_code, session_timeout=cluster.node_session_timeout,
-            join_timeout=join_timeout, log=InstallLayout(node.host.install_dir).memcached_log(node.port))
+def start_node_action(cluster: Cluster, node, join_timeout: float) -> actions.StartNode:
+    """Start one memcached node unless it runs, and wait for its join (see `node_join`)."""
+    layout = InstallLayout(node.host.install_dir)
+    return actions.StartNode(
+        recipes.memcached_start(cluster, node), unless=recipes.process_alive_test(layout.memcached_pidfile(node.port)),
+        port=node.port, already=f"memcached :{node.port} is running", endpoint=node.endpoint,
+        service_code=cluster.service_code, session_timeout=cluster.node_session_timeout,
+        join_timeout=join_timeout, log=layout.memcached_log(node.port))
 
-    start = _per_node(cluster, start_node)
+
+def _memcached_steps(cluster: Cluster, online_timeout: float, join_timeout: float) -> list[Optional[Step]]:
+    start = _per_node(cluster, lambda node, pidfile: start_node_action(cluster, node, join_timeout))
 
     endpoints = tuple(node.endpoint for node in cluster.nodes())
     online = actions.WaitForNodesOnline(cluster.service_code, endpoints, online_timeout)
     return [
         _hosts_step(StepId.MEMCACHED_START, "Start memcached", start, cluster.hosts,
-                    [StepId.REGISTER, StepId.UPLOAD_PACKAGE, StepId.VERIFY_LOGIN]),
+                    [StepId.REGISTER, StepId.UPLOAD_PACKAGE, StepId.SWITCH_RELEASE, StepId.VERIFY_LOGIN]),
         Step(StepId.MEMCACHED_ONLINE, "Wait until every node is online", {REGISTRY: (online,)},
              (StepId.MEMCACHED_START,), per_host=False) if endpoints else None,
+    ]
+
+
+def _package_steps(cluster: Cluster) -> list[Optional[Step]]:
+    """The package into its own release directory, then `current` switched to it (`releases.py`)."""
+    release = release_id(cluster.package)
+    hosts = _deploy_hosts(cluster)
+    return [
+        _hosts_step(StepId.UPLOAD_PACKAGE, "Upload the ARCUS package",
+                    lambda h: [actions.Upload(cluster.package, InstallLayout(h.install_dir).release_dir(release))],
+                    hosts, [StepId.VERIFY_LOGIN]),
+        _hosts_step(StepId.SWITCH_RELEASE, f"Make release {release} current",
+                    lambda h: [switch_action(h.install_dir, release)], hosts, [StepId.UPLOAD_PACKAGE]),
     ]
 
 
@@ -292,21 +329,40 @@ def setup_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
     options = options or PlanOptions()
     steps = _access_steps(cluster, options.key_type)
     if cluster.package:
-        steps.append(_hosts_step(StepId.UPLOAD_PACKAGE, "Upload the ARCUS package",
-                                 lambda h: [actions.Upload(cluster.package, h.install_dir)],
-                                 _deploy_hosts(cluster), [StepId.VERIFY_LOGIN]))
+        steps += _package_steps(cluster)
     steps += _zookeeper_steps(cluster, options.homes, options.quorum_timeout)
     steps += _registry_steps(cluster)
+    steps.append(_retire_step(cluster, options.retiring))
     steps += _memcached_steps(cluster, options.online_timeout, options.join_timeout)
     return Plan(cluster, tuple(step for step in steps if step is not None), options)
+
+
+def _stop_node(node, pidfile: str) -> actions.RunCommand:
+    return actions.RunCommand(recipes.memcached_stop(node), unless=recipes.process_gone_test(pidfile),
+                              port=node.port, already=f"memcached :{node.port} is not running")
+
+
+def _retire_step(cluster: Cluster, retiring: tuple[str, ...]) -> Optional[Step]:
+    """Stop the nodes leaving the cloud, once register has unmapped them: a running node without
+    its mapping keeps serving until it stops, and one that is stopped first could not be put back
+    when the operator refuses the removal."""
+    by_address = {host.address: host for host in cluster.hosts}
+    table: dict[str, list] = {}
+    for endpoint in retiring:
+        address, _, port = endpoint.rpartition(":")
+        host = by_address[address]  # ValueError upstream: `shrink.retiring_nodes` keeps only known hosts
+        node = Node(host, int(port), cluster.memcached)
+        table.setdefault(host.name, []).append(_stop_node(node, InstallLayout(host.install_dir).memcached_pidfile(node.port)))
+    if not table:
+        return None
+    return Step(StepId.MEMCACHED_RETIRE, "Stop the nodes leaving the cloud",
+                {name: tuple(acts) for name, acts in table.items()}, (StepId.REGISTER,))
 
 
 def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
     """The way back: stop memcached, unregister the service code, stop ZooKeeper."""
     options = options or PlanOptions()
-    stop_memcached = _per_node(cluster, lambda node, pidfile: actions.RunCommand(
-        recipes.memcached_stop(node), unless=recipes.process_gone_test(pidfile),
-        port=node.port, already=f"memcached :{node.port} is not running"))
+    stop_memcached = _per_node(cluster, _stop_node)
 
     def stop_zookeeper_member(host):
         pidfile = InstallLayout(host.install_dir).zookeeper_pidfile

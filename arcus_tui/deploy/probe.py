@@ -39,13 +39,14 @@ from arcus_tui.ssh.session import HostWork, Limits, SshSession
 from arcus_tui.ssh.target import targets_for
 from arcus_tui.ssh.upload import STATE_DIR, _checksum_command, _parse_checksums, is_tarball, remote_dir, scan
 from arcus_tui.zk import paths
-from arcus_tui.zk.fourletter import MemberMode, probe_ensemble, quorum_reached
-from arcus_tui.zk.registry import nodes_from_cluster_json, registration_diff
+from arcus_tui.zk.fourletter import MemberMode, Mode, probe_ensemble, quorum_reached
+from arcus_tui.zk.registry import RegistrationDiff, nodes_from_cluster_json, registration_diff
 from arcus_tui.zk.session import KazooException, RegistryError, RegistrySession
 from arcus_tui.zk.status import ServiceNotFoundError, read_service_status
 
 from . import actions
 from .layout import shell_path
+from .membership_check import check_membership
 from .plan import REGISTRY, Plan, StepId, setup_plan
 from .read_guard import ReadOnlyCommandError, ReadOnlyHost
 from .registry_steps import QUIET_MODES
@@ -92,6 +93,7 @@ class ProbeResult:
     """(step, target) -> verdict, for every target of every step of the probed plan."""
 
     verdicts: dict[tuple[StepId, str], Verdict] = field(default_factory=dict)
+    registration: Optional[RegistrationDiff] = None  # what register would change, when the registry was read
 
     def set(self, step: StepId, target: str, verdict: Verdict) -> None:
         self.verdicts[(step, target)] = verdict
@@ -194,6 +196,10 @@ async def _probe_ensemble(plan: Plan, result: ProbeResult, open_registry: Regist
     if StepId.ZOOKEEPER_QUORUM in ids:
         result.set(StepId.ZOOKEEPER_QUORUM, REGISTRY,
                    done(f"quorum: {said}") if quorum_reached(modes) else to_do(f"no quorum: {said}"))
+    if StepId.ZOOKEEPER_MEMBERSHIP in ids:
+        quiet = all(member.mode is Mode.UNREACHABLE for member in modes)
+        result.set(StepId.ZOOKEEPER_MEMBERSHIP, REGISTRY, done("no member is running") if quiet else
+                   await _membership(plan.step(StepId.ZOOKEEPER_MEMBERSHIP).actions[REGISTRY][0]))
     wanted = [step_id for step_id in REGISTRY_READS if step_id in ids]
     if not wanted:
         return
@@ -202,14 +208,23 @@ async def _probe_ensemble(plan: Plan, result: ProbeResult, open_registry: Regist
             result.set(step_id, REGISTRY, to_do(f"no ZooKeeper member is serving ({said})"))
         return
     try:
-        verdicts = await asyncio.to_thread(_read_registry, plan, open_registry)
+        verdicts, result.registration = await asyncio.to_thread(_read_registry, plan, open_registry)
     except (RegistryError, KazooException) as error:
         verdicts = {step_id: unknown(f"ZooKeeper could not be read: {error}") for step_id in REGISTRY_READS}
     for step_id in wanted:
         result.set(step_id, REGISTRY, verdicts[step_id])
 
 
-def _read_registry(plan: Plan, open_registry: RegistryOpener) -> dict[StepId, Verdict]:
+async def _membership(action: actions.EnsembleMembership) -> Verdict:
+    """Done when no member runs or every running one has the file's members (`conf`, read only)."""
+    try:
+        _, why = await check_membership(action)
+    except RegistryError as error:
+        return to_do(str(error))
+    return done(why)
+
+
+def _read_registry(plan: Plan, open_registry: RegistryOpener) -> tuple[dict[StepId, Verdict], Optional[RegistrationDiff]]:
     """/arcus, the registration and cache_list, through a session that cannot write."""
     cluster = plan.cluster
     session = open_registry()
@@ -219,23 +234,23 @@ def _read_registry(plan: Plan, open_registry: RegistryOpener) -> dict[StepId, Ve
         missing = [path for path, stat in session.exists_many(paths.init_paths()).items() if stat is None]
         verdicts = {StepId.ZOOKEEPER_INIT: to_do(f"missing {', '.join(missing)}") if missing
                     else done("/arcus is in place")}
-        verdicts[StepId.REGISTER] = _registration(session, plan)
+        verdicts[StepId.REGISTER], diff = _registration(session, plan)
         verdicts[StepId.MEMCACHED_ONLINE] = _online(session, cluster)
-        return verdicts
+        return verdicts, diff
     finally:
         session.close()
 
 
-def _registration(session: RegistrySession, plan: Plan) -> Verdict:
+def _registration(session: RegistrySession, plan: Plan) -> tuple[Verdict, Optional[RegistrationDiff]]:
     step = next((s for s in plan.steps if s.id is StepId.REGISTER), None)
     if step is None:
-        return unknown("no register step")
+        return unknown("no register step"), None
     action = step.actions[REGISTRY][0]
     diff = registration_diff(session, action.service_code, action.cluster_json,
                              nodes_from_cluster_json(action.cluster_json))
     if diff.registered and not (diff.added or diff.removed or diff.changed):
-        return done(f"{action.service_code} is registered with these {len(diff.unchanged)} node(s)")
-    return to_do("; ".join(diff.describe()))
+        return done(f"{action.service_code} is registered with these {len(diff.unchanged)} node(s)"), diff
+    return to_do("; ".join(diff.describe())), diff
 
 
 def _online(session: RegistrySession, cluster: Cluster) -> Verdict:

@@ -178,11 +178,16 @@ def clear_stale_pidfile(pidfile: str, identity: Optional[ProcessIdentity] = None
 
 def zookeeper_start(host: Host) -> str:
     layout = InstallLayout(host.install_dir)
+    # The script is run by its real path (`current` resolved): its classpath then names the
+    # release's own jars, which the JVM may open long after start, whatever `current` becomes.
     return (
         f"mkdir -p {shell_path(layout.zookeeper_log_dir)} && {clear_stale_pidfile(layout.zookeeper_pidfile)} && "
+        f"{{ zk_server=$(readlink -e {shell_path(layout.zk_server_script)}) || "
+        f"{{ echo {shlex.quote(f'no {layout.zk_server_script}: no release with a ZooKeeper server is current')} >&2; "
+        f"false; }}; }} && "
         f"ZOO_LOG_DIR={shell_path(layout.zookeeper_log_dir)} "
         f"ZOOPIDFILE={shell_path(layout.zookeeper_pidfile)} "
-        f"{shell_path(layout.zk_server_script)} start {shell_path(layout.zoo_cfg)}"
+        f'"$zk_server" start {shell_path(layout.zoo_cfg)}'
     )
 
 

@@ -40,6 +40,8 @@ from arcus_tui.zk.session import (
 from arcus_tui.zk.status import ServiceNotFoundError, live_nodes, read_service_status
 
 from . import actions
+from .membership_check import check_membership
+from .node_serving import wait_until_serving
 from .plan import REGISTRY, EnsembleUnshared, PlanOptions, Step, StepId
 from .report import DeployReport
 
@@ -139,8 +141,12 @@ class RegistrySteps:
             return await self._quorum(step, action)
         if isinstance(action, actions.WaitForNodesOnline):
             return await self._online(step, action, report)
+        if isinstance(action, actions.NodesServe):
+            return await wait_until_serving(self.live_entries, self.sink, step, action, report)
         if isinstance(action, EnsembleUnshared):
             return await self._unshared(action)
+        if isinstance(action, actions.EnsembleMembership):
+            return await check_membership(action)
         if isinstance(action, actions.RegisterService):
             return await self._register(step, action, report.plan.options)
         outcome = await asyncio.to_thread(self._write, action)
@@ -201,7 +207,8 @@ class RegistrySteps:
         raise TypeError(f"{type(action).__name__} is not a registry action")
 
     async def _quorum(self, step: Step, action: actions.WaitForQuorum) -> tuple[HostState, str]:
-        result = await wait_for_quorum(action.members, action.timeout, self.sink, interval=QUORUM_POLL_SECONDS)
+        result = await wait_for_quorum(action.members, action.timeout, self.sink, interval=QUORUM_POLL_SECONDS,
+                                       step=step.id.value)
         return HostState.OK, f"leader {result.leader} after {result.elapsed:.1f}s"
 
     async def _online(self, step: Step, action: actions.WaitForNodesOnline,

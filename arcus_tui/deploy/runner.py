@@ -149,7 +149,8 @@ class Runner:
                     report.set(step.id, target, HostState.FAILED, refusal)
                     self.sink(ProgressEvent(target, step.id.value, Stream.STDERR, refusal, state=HostState.FAILED))
                 return
-            self._record(step, report, await upload(await self._session(), source, hosts=targets,
+            destinations = {target: step.actions[target][0].destination for target in targets}  # release dirs
+            self._record(step, report, await upload(await self._session(), source, hosts=targets, dest=destinations,
                                                     step=step.id.value, sink=self.sink))
         elif step.per_host:
             self._record(step, report, await self._host_actions(step, targets))

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from arcus_tui.deploy.layout import InstallLayout
-from arcus_tui.deploy.recipes import process_alive_test
+from arcus_tui.deploy.releases import HostReleases, read_host
 from arcus_tui.model import Cluster
 from arcus_tui.ssh.hostkeys import HostKeyAsker
 from arcus_tui.ssh.paths import SshPaths
@@ -47,6 +46,7 @@ class NodeState:
     endpoint: str
     registry: Registry
     process: Process
+    release: Optional[str] = None  # the release its process runs (`deploy/releases.py`), when known
 
     @property
     def verdict(self) -> str:
@@ -62,7 +62,7 @@ class NodeState:
 
     def to_json(self) -> dict:
         return {"host": self.host, "endpoint": self.endpoint, "registry": self.registry.value,
-                "process": self.process.value, "verdict": self.verdict}
+                "process": self.process.value, "verdict": self.verdict, "release": self.release}
 
 
 @dataclass
@@ -72,6 +72,7 @@ class CloudStatus:
     services: tuple[ServiceStatus, ...] = ()
     nodes: tuple[NodeState, ...] = ()
     errors: list[str] = field(default_factory=list)
+    releases: dict[str, HostReleases] = field(default_factory=dict)  # host -> its releases (read over SSH)
 
     @property
     def service(self) -> Optional[ServiceStatus]:
@@ -83,6 +84,7 @@ class CloudStatus:
             "zookeeper": [member.to_json() for member in self.zookeeper],
             "services": [service.to_json() for service in self.services],
             "nodes": [node.to_json() for node in self.nodes],
+            "releases": [found.to_json() for found in self.releases.values()],
             "errors": list(self.errors),
         }
 
@@ -93,21 +95,23 @@ def _read_registry(connect_string: str, timeout: float) -> tuple[ServiceStatus, 
 
 
 async def _process_states(cluster: Cluster, paths: SshPaths, timeout: float,
-                          on_unknown_host_key: Optional[HostKeyAsker]) -> tuple[dict[str, Process], list[str]]:
+                          on_unknown_host_key: Optional[HostKeyAsker],
+                          releases: Optional[dict[str, HostReleases]] = None) -> tuple[dict[str, Process], list[str]]:
     """`kill -0` on each node's pidfile over SSH: endpoint -> running/stopped, and why hosts
-    that could not be asked were not (their nodes stay `unknown`)."""
+    that could not be asked were not (their nodes stay `unknown`). The same one command per
+    host reads its releases (current, previous, what each node runs) into `releases`."""
     states: dict[str, Process] = {}
+    releases = {} if releases is None else releases
 
     async def job(work: HostWork) -> HostResult:
         host = cluster.host(work.name)
-        for port in host.ports:
-            pidfile = InstallLayout(host.install_dir).memcached_pidfile(port)
-            status, _, _ = await work.capture(process_alive_test(pidfile))
-            states[f"{host.address}:{port}"] = Process.RUNNING if status == 0 else Process.STOPPED
+        found = releases[work.name] = await read_host(work, host)
+        for node in found.nodes:
+            states[f"{host.address}:{node.port}"] = Process.RUNNING if node.running else Process.STOPPED
         return HostResult(work.name, "process-check", HostState.OK)
 
     limits = Limits(connect_timeout=timeout, command_timeout=timeout)
-    hosts = [host.name for host in cluster.hosts if host.memcached]
+    hosts = [host.name for host in cluster.hosts if host.memcached or host.zookeeper]
     async with SshSession(targets_for(cluster), paths=paths, limits=limits,
                           on_unknown_host_key=on_unknown_host_key) as ssh:
         result = await ssh.each_host(job, hosts=hosts, step="process-check")
@@ -119,7 +123,8 @@ async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = No
                          timeout: float = 5.0, on_unknown_host_key: Optional[HostKeyAsker] = None) -> CloudStatus:
     status = CloudStatus(cluster.service_code)
     registry = asyncio.to_thread(_read_registry, cluster.connect_string, timeout)
-    processes = (_process_states(cluster, ssh_paths or SshPaths(), timeout, on_unknown_host_key) if use_ssh
+    processes = (_process_states(cluster, ssh_paths or SshPaths(), timeout, on_unknown_host_key, status.releases)
+                 if use_ssh
                  else asyncio.sleep(0, ({}, [])))
     modes, services, states = await asyncio.gather(probe_ensemble(cluster.ensemble, timeout=timeout), registry,
                                                    processes, return_exceptions=True)
@@ -140,8 +145,19 @@ async def collect_status(cluster: Cluster, *, ssh_paths: Optional[SshPaths] = No
         states, problems = states
         status.errors += [f"process check over SSH: {problem}" for problem in problems]
     registry_read = not isinstance(services, BaseException)
-    status.nodes = tuple(node_states(cluster, status.service, states, registry_read))
+    status.releases = {h.name: status.releases[h.name] for h in cluster.hosts if h.name in status.releases}  # file order
+    status.nodes = tuple(_with_releases(cluster, node_states(cluster, status.service, states, registry_read),
+                                        status.releases))
     return status
+
+
+def _with_releases(cluster: Cluster, nodes, releases: dict[str, HostReleases]):
+    """Each node with the release its process runs, where its host was read."""
+    for node in nodes:
+        port = int(node.endpoint.rpartition(":")[2])
+        found = releases.get(node.host)
+        running = found.node(port) if found else None
+        yield replace(node, release=running.release) if running and running.release else node
 
 
 def node_states(cluster: Cluster, service: Optional[ServiceStatus], processes: dict[str, Process],

@@ -81,7 +81,8 @@ def _per_second(delta: Optional[int], seconds: float) -> Optional[float]:
 
 def gauges(current: MemcachedStats, max_connections: Optional[int] = None) -> NodeRates:
     """The gauges of one sample alone (a first sample, or the sample after a restart)."""
-    maxconns = _counter(current, "maxconns") or max_connections
+    # arcus-memcached's `stats` gives the running limit itself (also after a live `config maxconns`)
+    maxconns = _counter(current, "limit_maxconns") or _counter(current, "maxconns") or max_connections
     return NodeRates(0.0, connections=current.curr_connections, max_connections=maxconns,
                      memory_used=current.bytes, memory_limit=current.limit_maxbytes)
 

@@ -234,7 +234,10 @@ def daemonize(args: argparse.Namespace) -> tuple[int | None, int | None]:
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
-    log_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "logs")
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # started as <install_dir>/current/bin/memcached (deploy/releases.py): logs stay in <install_dir>/logs
+    install_dir = os.path.dirname(package_dir) if os.path.basename(package_dir) == "current" else package_dir
+    log_dir = os.path.join(install_dir, "logs")
     os.makedirs(log_dir, exist_ok=True)
     log = os.open(os.path.join(log_dir, f"memcached.{args.port}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     null = os.open(os.devnull, os.O_RDONLY)

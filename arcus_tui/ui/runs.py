@@ -51,7 +51,8 @@ FLUSH_SECONDS = 0.1
 """Watchers hear of new events at most this often (about 10 redraws a second)."""
 CANCELLED = "cancelled"
 """The error of a run the operator cancelled (x / ctrl+c)."""
-KIND_TITLES = {"setup": "Setup", "retry": "Retry", "teardown": "Teardown"}
+KIND_TITLES = {"setup": "Setup", "retry": "Retry", "teardown": "Teardown",
+               "rolling-memcached": "Rolling restart of memcached", "rolling-zookeeper": "Rolling restart of ZooKeeper"}
 
 RunnerFactory = Callable[[Cluster, RunnerOptions, EventSink], Any]
 """Makes the runner of one run: `Runner(cluster, options, sink)` or a test's stand-in

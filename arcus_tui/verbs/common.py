@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
 from arcus_tui.model import CheckResult, Cluster, check_cluster_file
 
@@ -31,3 +32,21 @@ def load_or_report(path: str, stream: Optional[TextIO] = None, *, package: bool 
 
 def add_cluster_argument(parser) -> None:
     parser.add_argument("cluster_file", metavar="FILE", help="cluster file (TOML)")
+
+
+def positive(convert: Callable[[str], float], what: str, *, limit: float = float("inf")):
+    """An argparse type: `convert(text)` when it is above 0 (and below `limit`), else an error
+    naming `what` ("a positive number of seconds")."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = 0
+        if not 0 < value < limit:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    return parse
+
+
+positive_seconds = positive(float, "a positive number of seconds")
+batch_size = positive(int, "a number of nodes (1 or more)")

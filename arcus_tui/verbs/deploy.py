@@ -6,7 +6,6 @@ deploy runner the UI uses too.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from dataclasses import replace
@@ -14,9 +13,11 @@ from pathlib import Path
 from typing import Optional
 
 from arcus_tui.deploy.audit import AuditTrail
+from arcus_tui.deploy.live_changes import change_lines, registered_diff
 from arcus_tui.deploy.plan import Plan, PlanOptions, StepId, setup_plan, teardown_plan
 from arcus_tui.deploy.registry_steps import services_sharing_ensemble, shared_ensemble_refusal
 from arcus_tui.deploy.runner import Runner, RunnerOptions
+from arcus_tui.deploy.shrink import retiring_nodes, unreachable_refusal
 from arcus_tui.model import Cluster
 from arcus_tui.ssh.paths import SshPaths
 from arcus_tui.ssh.session import DEFAULT_COMMAND_TIMEOUT, Limits
@@ -24,7 +25,7 @@ from arcus_tui.zk.registry import ANY_NODE
 from arcus_tui.zk.session import RegistryError
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .common import add_cluster_argument, load_or_report
+from .common import add_cluster_argument, load_or_report, positive_seconds
 from .console import (
     EventPrinter,
     confirm,
@@ -56,7 +57,7 @@ def _common_options(parser, *, confirm_flag: bool = True) -> None:
     add_host_key_options(parser)
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for a leader / for nodes to come online (default 60)")
-    parser.add_argument("--command-timeout", type=_positive_seconds, default=DEFAULT_COMMAND_TIMEOUT,
+    parser.add_argument("--command-timeout", type=positive_seconds, default=DEFAULT_COMMAND_TIMEOUT,
                         metavar="SECONDS",
                         help=f"how long one command may run on a host before that host fails the step "
                              f"(default {DEFAULT_COMMAND_TIMEOUT:g}); a hung host holds nothing longer")
@@ -94,21 +95,14 @@ def add_parser(subparsers) -> None:
     unregister.set_defaults(run=run_unregister)
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
-
-
 def _runner_options(args, ask_password=None) -> RunnerOptions:
     paths = SshPaths.under(args.ssh_dir) if args.ssh_dir else SshPaths()
     return RunnerOptions(ssh_paths=paths, on_unknown_host_key=host_key_asker_for(args),
                          ask_password=ask_password, limits=Limits(command_timeout=args.command_timeout))
 
+
+common_options = _common_options  # public for the other verbs that run plans (restart)
+runner_options = _runner_options
 
 MAX_RETRIES = 3
 
@@ -169,6 +163,14 @@ def run_setup(args) -> int:
     cluster = load_or_report(args.cluster_file)
     if cluster is None:
         return EXIT_USAGE
+    diff = asyncio.run(registered_diff(cluster))
+    changes = change_lines(cluster, diff)
+    if changes:
+        print_effects(f"{cluster.service_code} is registered and running; this setup changes only:", changes)
+    retiring, unreachable = retiring_nodes(cluster, diff)
+    if unreachable:
+        print(unreachable_refusal(unreachable), file=sys.stderr)
+        return EXIT_USAGE
     if not _agreed(args, cluster, "Set up ARCUS"):
         return EXIT_USAGE
     if args.password_file:
@@ -183,7 +185,8 @@ def run_setup(args) -> int:
     else:
         ask = prompt_password
     plan = setup_plan(cluster, PlanOptions(key_type=args.key_type, quorum_timeout=args.timeout,
-                                           online_timeout=args.timeout, **_register_consent(args)))
+                                           online_timeout=args.timeout, retiring=retiring,
+                                           **_register_consent(args)))
     return execute(cluster, plan, _runner_options(args, ask), "setup")
 
 

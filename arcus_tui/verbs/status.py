@@ -57,8 +57,14 @@ def print_status(status: CloudStatus) -> None:
     if status.service is None:
         print(f"  ({status.service_code} is not registered)")
     print(f"\nNodes of {status.service_code}")
-    print(f"  {'HOST':20} {'NODE':22} {'REGISTRY':13} {'PROCESS':9} VERDICT")
+    print(f"  {'HOST':20} {'NODE':22} {'REGISTRY':13} {'PROCESS':9} {'RELEASE':24} VERDICT")
     for node in status.nodes:
-        print(f"  {node.host:20} {node.endpoint:22} {node.registry.value:13} {node.process.value:9} {node.verdict}")
+        release = node.release or "-"
+        print(f"  {node.host:20} {node.endpoint:22} {node.registry.value:13} {node.process.value:9} {release:24} "
+              f"{node.verdict}")
+    if status.releases:
+        print("\nReleases (current: what a start runs; previous: where rollback goes)")
+        for found in status.releases.values():
+            print(f"  {found.host:20} current {found.current or '-'}, previous {found.previous or '-'}")
     for error in status.errors:
         print(f"error: {error}", file=sys.stderr)

@@ -35,9 +35,11 @@ META: Final = "meta"  # newer ARCUS, displayed only
 
 ROOTS: Final = (ARCUS, ARCUS_REPL)
 
-# The three children "zookeeper init" creates under /arcus, in the order the old tool
-# creates them (after /arcus itself, in the same transaction).
-INIT_CHILDREN: Final = (CACHE_LIST, CLIENT_LIST, CACHE_SERVER_MAPPING)
+# The children "zookeeper init" creates under /arcus (after /arcus itself, in the same
+# transaction): the old tool's three, plus the join log's parent, which NAVER's own test setups
+# (arcus-misc) create too: arcus-memcached writes its join/rejoin history under it only when
+# it exists, and the Events tab reads it.
+INIT_CHILDREN: Final = (CACHE_LIST, CLIENT_LIST, CACHE_SERVER_MAPPING, CACHE_SERVER_LOG)
 
 REPL_SEPARATOR: Final = "^"
 """Separates the fields of /arcus_repl mapping children and cache_list children."""
@@ -104,5 +106,5 @@ def mapping_service(key: str, service_code: str, root: str = ARCUS) -> str:
 
 
 def init_paths() -> tuple[str, ...]:
-    """The four znodes "zookeeper init" creates, parents first."""
+    """The znodes "zookeeper init" creates, parents first."""
     return (ARCUS, *(f"{ARCUS}/{child}" for child in INIT_CHILDREN))

@@ -43,6 +43,6 @@ def node_processes(login_home: str) -> dict[int, list[int]]:
     """port -> pids of the arcus-memcached daemons running from one practice home (by /proc)."""
     found: dict[int, list[int]] = {}
     for pid, words in cmdlines():
-        if words[0] == f"{login_home}/arcus/bin/memcached" and "-p" in words:
+        if words[0] == f"{login_home}/arcus/current/bin/memcached" and "-p" in words:
             found.setdefault(int(words[words.index("-p") + 1]), []).append(pid)
     return found

@@ -266,7 +266,7 @@ def test_a_hung_host_fails_alone_within_the_budget_and_cancel_returns_at_once(pr
     cluster = sandbox.cluster
     file, access = str(sandbox.cluster_file), sandbox.cli_access()
     hung = cluster.hosts[1]
-    binary = Path(home(hung)) / "arcus/bin/memcached"
+    binary = Path(home(hung)) / "arcus/current/bin/memcached"  # the current release's file
     try:
         setup(sandbox, capsys)
         code, out, err = cli(capsys, "stop", file, "memcached", "--yes", *access)

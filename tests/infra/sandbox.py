@@ -1,8 +1,9 @@
-"""The practice sandbox as a test target: three practice hosts on 127.0.1.1-3:2222
-(real OpenSSH, one login each), the real ARCUS package (arcus-memcached built from
-source by the `arcus_package` fixture, with Debian's ZooKeeper bundled), and a
-private gateway ~/.ssh. Started once per session with `sandbox up --fresh` and
-stopped with `sandbox down`, which stops by pidfiles."""
+"""The practice sandbox as a test target: four practice hosts on 127.0.1.1-4:2222 (real
+OpenSSH, one login each), the real ARCUS package (arcus-memcached built from source by the
+`arcus_package` fixture, with Debian's ZooKeeper bundled), and a private gateway ~/.ssh. The
+cluster file names the first three, as in the guide's diagram; the fourth is the spare a
+live cloud grows onto. Started once per session with `sandbox up --fresh` and stopped with
+`sandbox down`, which stops by pidfiles."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class Sandbox:
     ssh_dir: Path
     password_file: Path
     fingerprints: tuple[str, ...]
-    cluster: "object"  # arcus_tui.model.Cluster
+    cluster: "object"  # arcus_tui.model.Cluster: the first three practice hosts, six nodes
+    grown_cluster: "object"  # the same plus the spare fourth host (two more nodes), to grow onto
 
     def cli_access(self, *, trust: bool = True) -> list[str]:
         """The command-line options that point a verb at this sandbox's gateway files."""
@@ -49,7 +51,7 @@ def practice_sandbox(tmp_path_factory, arcus_package) -> Iterator[Sandbox]:
     require_executable("java", "/usr/bin/java")  # the bundled ZooKeeper server runs on the host's Java
     state_dir = tmp_path_factory.mktemp("sandbox-state")
     with exclusive_use():  # a benchmark or another test session may hold the practice hosts
-        up = sandbox_up(3, PASSWORD, state_dir, fresh=True, package=arcus_package)
+        up = sandbox_up(4, PASSWORD, state_dir, fresh=True, package=arcus_package)
         try:
             yield _gateway_for(up, state_dir, tmp_path_factory.mktemp("gateway-ssh"))
         finally:
@@ -67,7 +69,10 @@ def _gateway_for(up, state_dir: Path, ssh_dir: Path) -> Sandbox:
     ssh_dir.chmod(0o700)
     password_file = up.password_file  # the one `sandbox up` keeps (0600), as `setup --password-file` reads it
     assert password_file.read_text() == PASSWORD + "\n"
+    from arcus_tui.sandbox.sandbox import sandbox_cluster
+
     cluster_file = state_dir / "sandbox.toml"
-    cluster_file.write_text(dump_cluster(up.cluster))
+    cluster_file.write_text(dump_cluster(sandbox_cluster(up.hosts[:3], Path(up.cluster.package))))
     fingerprints = tuple(host.host_key_fingerprint for host in up.hosts)
-    return Sandbox(state_dir, cluster_file, ssh_dir, password_file, fingerprints, load_cluster(cluster_file))
+    return Sandbox(state_dir, cluster_file, ssh_dir, password_file, fingerprints, load_cluster(cluster_file),
+                   up.cluster)

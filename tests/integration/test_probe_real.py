@@ -79,8 +79,11 @@ async def test_hosts_empty_then_configured_by_the_runner(sshd_hosts, tmp_path):
 
     empty = await probe_setup(plan, options)
     assert empty.get(StepId.MAKE_KEY, GATEWAY).finding is Finding.TO_DO
-    assert not any(verdict.done for verdict in empty.verdicts.values())
-    assert [step.id for step in plan.remaining(empty).steps] == [step.id for step in plan.steps]
+    # nothing is in place; only the membership check is: no member runs that could disagree
+    assert [key for key, verdict in empty.verdicts.items() if verdict.done] == [
+        (StepId.ZOOKEEPER_MEMBERSHIP, REGISTRY)]
+    assert [step.id for step in plan.remaining(empty).steps] == [
+        step.id for step in plan.steps if step.id is not StepId.ZOOKEEPER_MEMBERSHIP]
 
     key = ensure_gateway_key(paths.key_dir)
     refused = await probe_setup(plan, options)
@@ -93,7 +96,8 @@ async def test_hosts_empty_then_configured_by_the_runner(sshd_hosts, tmp_path):
     assert written.ok, written.outcomes
     async with SshSession(targets_for(cluster), paths=paths,
                           credentials=Credentials(identity_files=(key.path,), use_agent=False)) as ssh:
-        sent = await upload(ssh, package, hosts=["host1"])
+        release_dir = plan.step(StepId.UPLOAD_PACKAGE).actions["host1"][0].destination  # where setup puts it
+        sent = await upload(ssh, package, hosts=["host1"], dest=release_dir)
     assert sent.ok
 
     before = snapshot(real.home)

@@ -21,6 +21,7 @@ import pytest
 
 from arcus_tui.deploy import actions, recipes
 from arcus_tui.deploy.plan import REGISTRY, PlanOptions, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.releases import release_id, switch_action
 from arcus_tui.events import GATEWAY
 from arcus_tui.model import load_cluster, parse_cluster
 from arcus_tui.model.arcus_json import export_arcus
@@ -30,11 +31,11 @@ SAMPLE_PATHS = sorted(SAMPLES.glob("*.toml"))
 SEED = SAMPLES / "colocated.toml"
 
 ARCUS_SH_ORDER = [  # arcus-reference.md §6, with the key steps of design.md in front
-    StepId.MAKE_KEY, StepId.COPY_KEY, StepId.VERIFY_LOGIN, StepId.UPLOAD_PACKAGE,
-    StepId.ZOOKEEPER_CONFIG, StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_QUORUM, StepId.ZOOKEEPER_INIT,
+    StepId.MAKE_KEY, StepId.COPY_KEY, StepId.VERIFY_LOGIN, StepId.UPLOAD_PACKAGE, StepId.SWITCH_RELEASE,
+    StepId.ZOOKEEPER_MEMBERSHIP, StepId.ZOOKEEPER_CONFIG, StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_QUORUM, StepId.ZOOKEEPER_INIT,
     StepId.REGISTER, StepId.MEMCACHED_START, StepId.MEMCACHED_ONLINE,
 ]
-ZOOKEEPER_MEMBER_STEPS = {StepId.ZOOKEEPER_CONFIG, StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_QUORUM}
+ZOOKEEPER_MEMBER_STEPS = {StepId.ZOOKEEPER_MEMBERSHIP, StepId.ZOOKEEPER_CONFIG, StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_QUORUM}
 
 
 def cluster_from(text: str):
@@ -93,7 +94,7 @@ def test_setup_steps_follow_arcus_sh_order_and_depend_only_on_earlier_steps(samp
 
 def test_colocated_setup_has_every_step():
     ids = [step.id for step in setup_plan(load_cluster(SEED)).steps]
-    assert ids == [step for step in ARCUS_SH_ORDER if step is not StepId.UPLOAD_PACKAGE]
+    assert ids == [step for step in ARCUS_SH_ORDER if step not in (StepId.UPLOAD_PACKAGE, StepId.SWITCH_RELEASE)]
 
 
 def test_teardown_is_the_way_back():
@@ -168,11 +169,17 @@ def test_package_upload_goes_to_hosts_with_a_role_before_anything_runs_there():
     ids = [step.id for step in plan.steps]
     assert ids.index(StepId.VERIFY_LOGIN) < ids.index(StepId.UPLOAD_PACKAGE) < ids.index(StepId.ZOOKEEPER_CONFIG)
     upload = plan.step(StepId.UPLOAD_PACKAGE)
+    release = release_id("/srv/builds/arcus.tar.gz")  # each package into a release directory of its own
     assert upload.actions == {
-        "zk": (actions.Upload("/srv/builds/arcus.tar.gz", "/opt/arcus"),),
-        "mc": (actions.Upload("/srv/builds/arcus.tar.gz", "~/arcus"),),
+        "zk": (actions.Upload("/srv/builds/arcus.tar.gz", f"/opt/arcus/releases/{release}"),),
+        "mc": (actions.Upload("/srv/builds/arcus.tar.gz", f"~/arcus/releases/{release}"),),
     }
-    assert StepId.UPLOAD_PACKAGE in plan.step(StepId.MEMCACHED_START).depends_on
+    switch = plan.step(StepId.SWITCH_RELEASE)  # then `current` points at it, on the same hosts
+    assert ids.index(StepId.UPLOAD_PACKAGE) + 1 == ids.index(StepId.SWITCH_RELEASE)
+    assert switch.targets == ("zk", "mc") and switch.depends_on == (StepId.UPLOAD_PACKAGE,)
+    assert switch.actions["zk"] == (switch_action("/opt/arcus", release),)
+    for started in (StepId.MEMCACHED_START, StepId.ZOOKEEPER_START):  # both run what `current` names
+        assert StepId.SWITCH_RELEASE in plan.step(started).depends_on
 
 
 # --- zoo.cfg and myid (§5) ----------------------------------------------------
@@ -304,8 +311,8 @@ def options(argv: list[str]) -> list[tuple[str, str]]:
 def arcus_options(root: str, *, port, memlimit, connections, threads, zk) -> list[tuple[str, str]]:
     """arcus-reference.md §7, word for word."""
     return sorted([
-        ("-E", f"{root}/lib/default_engine.so"), ("-X", f"{root}/lib/syslog_logger.so"),
-        ("-X", f"{root}/lib/ascii_scrub.so"), ("-d", ""), ("-v", ""), ("-r", ""), ("-R5", ""), ("-U", "0"),
+        ("-E", f"{root}/current/lib/default_engine.so"), ("-X", f"{root}/current/lib/syslog_logger.so"),
+        ("-X", f"{root}/current/lib/ascii_scrub.so"), ("-d", ""), ("-v", ""), ("-r", ""), ("-R5", ""), ("-U", "0"),
         ("-D:", ""), ("-b", "8192"), ("-m", str(memlimit)), ("-p", str(port)), ("-c", str(connections)),
         ("-t", str(threads)), ("-z", zk),
     ])
@@ -349,7 +356,7 @@ def daemon_argv(*words: str, ignore_signals: bool = False) -> list[str]:
 
 
 def memcached_like(install_dir: Path, port: int, **options) -> list[str]:
-    return daemon_argv(str(install_dir / "bin" / "memcached"), "-d", "-p", str(port), **options)
+    return daemon_argv(str(install_dir / "current" / "bin" / "memcached"), "-d", "-p", str(port), **options)
 
 
 def zookeeper_like(install_dir: Path) -> list[str]:
@@ -368,7 +375,19 @@ def wait_until_ready(process) -> None:
     raise AssertionError("the stand-in daemon never got ready")
 
 
+FAKE_RELEASE = "1.0-fake"
+
+
 def install_fake(path: Path, script: str) -> None:
+    """An executable stand-in at `path`; one under `<install>/current/` goes into a release
+    directory that `current` links to, as the switch step leaves a host."""
+    if "current" in path.parts:
+        at = path.parts.index("current")
+        install = Path(*path.parts[:at])
+        install.mkdir(parents=True, exist_ok=True)
+        if not (install / "current").is_symlink():
+            (install / "current").symlink_to(f"releases/{FAKE_RELEASE}")
+        path = install.joinpath("releases", FAKE_RELEASE, *path.parts[at + 1:])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(script)
     path.chmod(0o755)
@@ -395,14 +414,14 @@ def start_memcached(plan, home: Path, tmp: Path, **env) -> dict[int, tuple[list[
 def test_memcached_command_line_of_the_seed_layout(tmp_path):
     home = tmp_path / "home"
     root = f"{home}/arcus"
-    install_fake(Path(root) / "bin" / "memcached", FAKE_MEMCACHED)
+    install_fake(Path(root) / "current" / "bin" / "memcached", FAKE_MEMCACHED)
     cluster = load_cluster(SEED)
     started = start_memcached(setup_plan(cluster), home, tmp_path)
     assert len(started) == 2  # three hosts, same install dir: the last run per port wins here
     zk = "10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181"
     pidfiles = set()
     for port, (argv, public_ip, _) in started.items():
-        assert argv[0] == f"{root}/bin/memcached"
+        assert argv[0] == f"{root}/current/bin/memcached"
         pairs = options(argv[1:])
         pidfile = dict(pairs)["-P"]
         pidfiles.add(pidfile)
@@ -416,7 +435,7 @@ def test_memcached_command_line_of_the_seed_layout(tmp_path):
 
 def test_memcached_command_line_uses_each_nodes_merged_settings(tmp_path):
     home = tmp_path / "home"
-    install_fake(home / "arcus" / "bin" / "memcached", FAKE_MEMCACHED)
+    install_fake(home / "arcus" / "current" / "bin" / "memcached", FAKE_MEMCACHED)
     cluster = cluster_from("""
         [cluster]
         service_code = "svc"
@@ -464,7 +483,7 @@ def test_memcached_start_of_every_sample_matches_the_merged_node(sample):
 @pytest.mark.parametrize("user, expect_u", [("root", True), ("arcus", False)])
 def test_u_root_only_when_logging_in_as_root(tmp_path, user, expect_u):
     home = tmp_path / "home"
-    install_fake(home / "arcus" / "bin" / "memcached", FAKE_MEMCACHED)
+    install_fake(home / "arcus" / "current" / "bin" / "memcached", FAKE_MEMCACHED)
     cluster = cluster_from(f"""
         [cluster]
         service_code = "svc"
@@ -483,7 +502,7 @@ def test_u_root_only_when_logging_in_as_root(tmp_path, user, expect_u):
 
 def test_bind_address_adds_l_and_arcus_cache_public_ip(tmp_path):
     home = tmp_path / "home"
-    install_fake(home / "arcus" / "bin" / "memcached", FAKE_MEMCACHED)
+    install_fake(home / "arcus" / "current" / "bin" / "memcached", FAKE_MEMCACHED)
     text = """
         [cluster]
         service_code = "svc"
@@ -567,8 +586,8 @@ def live_process():
 def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_process):
     home = tmp_path / "home"
     root = home / "my arcus" / "$USER;x 'q' `id`"
-    install_fake(root / "bin" / "memcached", FAKE_MEMCACHED)
-    install_fake(root / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
+    install_fake(root / "current" / "bin" / "memcached", FAKE_MEMCACHED)
+    install_fake(root / "current" / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
     cluster = weird_cluster()
     setup, teardown = setup_plan(cluster, PlanOptions(homes={"h1": str(home)})), teardown_plan(cluster)
 
@@ -587,7 +606,8 @@ def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_p
     result = bash(zk_start.command, home, FAKE_ARGV=str(tmp_path / "zk"), FAKE_PID=str(zk_process.pid))
     assert result.returncode == 0, result.stderr
     argv = read_argv(tmp_path / "zk")
-    assert argv == [f"{root}/zookeeper/bin/zkServer.sh", "start", expand(zoo_cfg.path, home)]
+    # run by its real path, so that its classpath stays the release's whatever `current` becomes
+    assert argv == [f"{root}/releases/{FAKE_RELEASE}/zookeeper/bin/zkServer.sh", "start", expand(zoo_cfg.path, home)]
     log_dir, zk_pidfile = read_argv(tmp_path / "zk.env")
     assert Path(log_dir).is_dir() and log_dir.startswith(f"{root}/")
     assert zk_pidfile.startswith(f"{root}/")
@@ -599,7 +619,7 @@ def test_weird_install_dir_is_used_literally_from_start_to_stop(tmp_path, live_p
                               **{f"FAKE_PID_{port}": str(process.pid) for port, process in mc_processes.items()})
     assert set(started) == {11211, 11212}
     for port, (argv, _, action) in started.items():
-        assert argv[0] == f"{root}/bin/memcached"
+        assert argv[0] == f"{root}/current/bin/memcached"
         pairs = options(argv[1:])
         assert [p for p in pairs if p[0] not in ("-P", "-o")] == arcus_options(
             str(root), port=port, memlimit=64 if port == 11212 else 100, connections=1000, threads=6,
@@ -639,7 +659,7 @@ def _stop_action(cluster, step_id, host_name, index=0):
 
 def _pidfile_of(cluster, home: Path, tmp_path: Path) -> Path:
     """The -P file of the first node, as memcached would get it."""
-    install_fake(home / "arcus" / "bin" / "memcached", FAKE_MEMCACHED)
+    install_fake(home / "arcus" / "current" / "bin" / "memcached", FAKE_MEMCACHED)
     (argv, _, _) = start_memcached(setup_plan(cluster), home, tmp_path)[11211]
     return Path(argv[argv.index("-P") + 1])
 
@@ -677,7 +697,7 @@ def test_memcached_stop_really_stops_the_process_and_removes_the_pidfile(tmp_pat
 def test_zookeeper_stop_really_stops_the_process(tmp_path, live_process):
     home = tmp_path / "home"
     cluster = _solo()
-    install_fake(home / "arcus" / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
+    install_fake(home / "arcus" / "current" / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
     process, reaper = live_process(*zookeeper_like(home / "arcus"))
     (start,) = setup_plan(cluster).step(StepId.ZOOKEEPER_START).actions["solo"]
     assert bash(start.command, home, FAKE_ARGV=str(tmp_path / "zk"), FAKE_PID=str(process.pid)).returncode == 0
@@ -836,7 +856,7 @@ def test_zookeeper_starts_over_a_stale_pidfile_that_names_a_live_process(tmp_pat
     """zkServer.sh itself refuses to start while its pidfile names any live pid."""
     home = tmp_path / "home"
     cluster, _, pidfile = _solo_with_pidfiles(home)
-    install_fake(home / "arcus" / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
+    install_fake(home / "arcus" / "current" / "zookeeper" / "bin" / "zkServer.sh", FAKE_ZKSERVER)
     stranger, _ = live_process("sleep", "30")
     pidfile.write_text(f"{stranger.pid}\n")
     ours, _ = live_process(*zookeeper_like(home / "arcus"))

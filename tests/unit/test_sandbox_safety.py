@@ -519,7 +519,7 @@ def test_stopping_the_hosts_stops_the_nodes_that_are_theirs(tmp_path, processes)
     install = Path(host.install_dir)
     (install / "pids").mkdir(parents=True)
     (install / "zookeeper" / "data").mkdir(parents=True)
-    node = processes(*_daemon(f"{install}/bin/memcached", "-p", "11211"))
+    node = processes(*_daemon(f"{install}/current/bin/memcached", "-p", "11211"))
     member = processes(*_daemon("org.apache.zookeeper.server.quorum.QuorumPeerMain",
                                 f"{install}/zookeeper/conf/zoo.cfg"))
     for process in (node, member):

@@ -197,7 +197,8 @@ async def test_number_keys_switch_tabs(cluster):
         for number, (tab, _label) in enumerate(TABS, 1):
             await pilot.press(str(number))
             assert tabs.active == tab
-        assert [pane.id for pane in tabs.query("TabPane")] == ["grid", "setup", "logs", "zookeeper", "monitor"]
+        assert [pane.id for pane in tabs.query("TabPane")] == ["grid", "setup", "logs", "zookeeper", "monitor",
+                                                               "events"]
 
 
 async def test_zookeeper_tab_is_the_registry_browser(cluster):
@@ -243,7 +244,7 @@ async def test_footer_shows_key_hints(cluster):
     async with app.run_test(size=WIDE):
         bindings = [active.binding for active in app.active_bindings.values()]
         shown = {binding.key_display or binding.key for binding in bindings if binding.show}
-        assert {"?", "q", "1-5"} <= shown
+        assert {"?", "q", "1-6"} <= shown
 
 
 @pytest.mark.parametrize("key", ["q", "ctrl+q"])

@@ -149,7 +149,8 @@ def test_base_static_by_service_uses_the_child_name() -> None:
 
 
 def test_paths_follow_the_arcus_layout() -> None:
-    assert paths.init_paths() == ("/arcus", "/arcus/cache_list", "/arcus/client_list", "/arcus/cache_server_mapping")
+    assert paths.init_paths() == ("/arcus", "/arcus/cache_list", "/arcus/client_list", "/arcus/cache_server_mapping",
+                                  "/arcus/cache_server_log")
     assert paths.service_cache_list("svc") == "/arcus/cache_list/svc"
     assert paths.service_client_list("svc") == "/arcus/client_list/svc"
     assert paths.mapping_service("10.0.0.1:11211", "svc") == "/arcus/cache_server_mapping/10.0.0.1:11211/svc"

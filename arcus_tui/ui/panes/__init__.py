@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 from textual.widget import Widget
 
 from ..context import AppContext
+from .events import events_pane
 from .logs import logs_pane
 from .monitor import monitor_pane
 from .setup import setup_pane
@@ -23,4 +24,5 @@ PANES: dict[str, PaneFactory] = {
     "logs": logs_pane,
     "zookeeper": zookeeper_pane,
     "monitor": monitor_pane,
+    "events": events_pane,
 }

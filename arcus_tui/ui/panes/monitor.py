@@ -14,7 +14,10 @@ listall`), the cluster's own nodes with registry, process and verdict ("running
 but not joined" highlighted), uptime and the rates between two `stats` samples
 (get/s, set/s, hit ratio, evictions/s), connections and memory against their
 limits, and a sparkline of each node's get/s. ``o`` cycles the sort of the node
-table, ``/`` filters it by text (host, node, verdict).
+table, ``/`` filters it by text (host, node, verdict). Below, the capacity table sums memory
+and connections per host and in total (`monitor.capacity`); ``c`` opens the memcached
+admin-command prompt (`screens/admin_command.py`: reads only, or a write the operator confirms
+in an app that is not read-only).
 
 The pane subscribes while it is on screen and not paused, and draws only then:
 a hidden Monitor costs nothing (another view of the same feed, the Grid, keeps it
@@ -35,10 +38,13 @@ from textual.widgets import Input, Label, Static
 
 from arcus_tui.monitor.feed import (DEFAULT_INTERVAL, DEFAULT_POLL_TIMEOUT, CallableFeed, MonitorFeed,
                                     StatsSource, StatusSource)
+from arcus_tui.monitor.capacity import capacity_from_snapshot
 from arcus_tui.monitor.live import default_stats, live_monitor
 from arcus_tui.monitor.snapshot import MonitorSnapshot, NodeLive
 
 from ..context import AppContext
+from ..screens.admin_command import AdminCommandScreen
+from ..widgets.capacity_table import CapacityTable
 from ..widgets.monitor_tables import NOT_JOINED, NodesTable, ServicesTable, ensemble_content, node_row, service_row
 
 INTERVAL_STEPS: tuple[float, ...] = (1, 2, 3, 5, 10, 15, 30, 60)
@@ -102,6 +108,7 @@ class MonitorPane(Vertical):
         Binding("r", "poll_now", "Poll now"),
         Binding("o", "cycle_sort", "Sort nodes"),
         Binding("slash", "filter", "Filter nodes", key_display="/"),
+        Binding("c", "admin_command", "mc command"),
     ]
 
     def __init__(
@@ -177,6 +184,8 @@ class MonitorPane(Vertical):
         filter_box.display = False
         yield filter_box
         yield NodesTable(id="mon-nodes")
+        yield Label("Capacity  (memory and connections used / limit, per host and in total)", classes="mon-heading")
+        yield CapacityTable(id="mon-capacity")
         yield Static(id="mon-errors")
 
     def _nodes_heading(self) -> str:
@@ -262,6 +271,7 @@ class MonitorPane(Vertical):
         self.query_one(ServicesTable).fill(
             [(f"{s.layout.value}/{s.service_code}", service_row(s, palette)) for s in snapshot.services])
         self._draw_nodes(snapshot, palette)
+        self.query_one(CapacityTable).show(capacity_from_snapshot(snapshot), palette)
         self.highlighted = frozenset(n.endpoint for n in snapshot.nodes if n.state.verdict == NOT_JOINED)
         self._draw_note(snapshot)
         errors = snapshot.errors
@@ -332,6 +342,15 @@ class MonitorPane(Vertical):
     def action_poll_now(self) -> None:
         if not self.poll_now() and self.feed is not None:
             self.notify("A poll is already running", timeout=2)
+
+    def action_admin_command(self) -> None:
+        """`c`: one admin command on every node of the file (reads, or a confirmed write)."""
+        cluster = self.context.cluster
+        if cluster is None or not any(True for _ in cluster.nodes()):
+            self.notify("No memcached nodes to send a command to", timeout=3)
+            return
+        self.app.push_screen(AdminCommandScreen([node.endpoint for node in cluster.nodes()],
+                                                read_only=self.context.read_only))
 
     def action_cycle_sort(self) -> None:
         self.sort_index = (self.sort_index + 1) % len(NODE_SORTS)

@@ -26,14 +26,17 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Static
 
+from arcus_tui.deploy.live_changes import change_lines
 from arcus_tui.deploy.plan import Plan, PlanOptions, setup_plan, teardown_plan
 from arcus_tui.deploy.probe import ProbeOptions, ProbeResult, probe_setup
 from arcus_tui.deploy.report import DeployReport
+from arcus_tui.deploy.shrink import retiring_nodes, unreachable_refusal
 from arcus_tui.events import HostState, ProgressEvent
 from arcus_tui.text import printable_lines
 
 from ..context import AppContext
 from ..gate import CANCEL_RUN, RUNS, Gate
+from ..rolling_restart import ROLLING_ACTIONS, ROLLING_KEYS, start_rolling
 from ..runs import CANCELLED as CANCELLED_MESSAGE, KIND_TITLES, RunController, RunState
 from ..screens.confirm_setup import ConfirmSetupScreen
 from ..screens.confirm_teardown import ConfirmTeardownScreen
@@ -69,6 +72,8 @@ class SetupPane(Vertical):
         Binding("s", "start", "Setup"),
         Binding("r", "retry", "Retry failed"),
         Binding("t", "teardown", "Teardown"),
+        Binding("R", "rolling_memcached", "Rolling restart"),
+        Binding("Z", "rolling_zookeeper", "Restart ZooKeeper"),
         Binding("x,ctrl+c", CANCEL_RUN, "Cancel run", key_display="x"),
     ]
 
@@ -189,6 +194,8 @@ class SetupPane(Vertical):
         return Gate(read_only=self.context.read_only, running=self.running)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
+        if action in ROLLING_ACTIONS:
+            action = "start"  # a rolling restart changes servers as a setup does: the same gate
         if action in RUNS and self.cluster is None:
             return None  # shown, but off: nothing to run
         allowed = self.gate.check(action)
@@ -201,15 +208,25 @@ class SetupPane(Vertical):
         self._sync_controls()
         self._show_status()
 
+    def allowed(self, action: str, what: str) -> bool:
+        """Whether the gate lets `action` run now; if not, says so (`what` names the run)."""
+        if self.gate.check(action) is True:
+            return True
+        self.notify(f"{what} is off now (read-only, a run in progress, or unsaved layout edits).", severity="warning")
+        return False
+
     def action_start(self) -> None:
         """Show what the setup does (steps, hosts, the processes it starts) and ask first."""
         if self.cluster is None:
             return
-        if self.gate.check("start") is not True:
-            self.notify("Setup is off now (read-only, a run in progress, or unsaved layout edits).",
-                        severity="warning")
+        if not self.allowed("start", "Setup"):
             return
-        plan = setup_plan(self.cluster, PlanOptions(ask_removal=self.runs.ask_removal))
+        registration = self.probe.registration if self.probe is not None else None
+        retiring, unreachable = retiring_nodes(self.cluster, registration)
+        if unreachable:
+            self.notify(unreachable_refusal(unreachable), title="Setup refused", severity="error", timeout=15)
+            return
+        plan = setup_plan(self.cluster, PlanOptions(ask_removal=self.runs.ask_removal, retiring=retiring))
         # What the probe found in place is kept (the runner skips it); only the rest is offered.
         offered = plan.remaining(self.probe) if self.probe is not None else plan
         if not offered.steps:
@@ -223,8 +240,10 @@ class SetupPane(Vertical):
             else:
                 self.notify("Setup not confirmed: nothing was changed.")
 
+        changes = change_lines(self.cluster, registration)
+        diff = ["Changes to the running cloud:"] + [f"  {line}" for line in changes] + [""] if changes else []
         self.app.push_screen(ConfirmSetupScreen(self.cluster.service_code, setup_summary(offered),
-                                                plan_effect_lines(offered)), confirmed)
+                                                diff + plan_effect_lines(offered)), confirmed)
 
     def action_cancel_run(self) -> None:
         """Stop the run in progress: its worker is cancelled, the runner closes its connections."""
@@ -248,8 +267,7 @@ class SetupPane(Vertical):
         if self.context.read_only:
             self._launch("teardown", plan, None)  # the engine refuses it and says why
             return
-        if self.gate.check("teardown") is not True:
-            self.notify("Teardown is off now (a run in progress, or unsaved layout edits).", severity="warning")
+        if not self.allowed("teardown", "Teardown"):
             return
 
         def confirmed(yes: Optional[bool]) -> None:
@@ -260,6 +278,12 @@ class SetupPane(Vertical):
 
         self.app.push_screen(ConfirmTeardownScreen(self.cluster.service_code,
                                                    plan_effect_lines(plan)), confirmed)
+
+    def action_rolling_memcached(self) -> None:
+        start_rolling(self, "memcached")
+
+    def action_rolling_zookeeper(self) -> None:
+        start_rolling(self, "zookeeper")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -377,7 +401,9 @@ class SetupPane(Vertical):
                 "Service code ", (self.cluster.service_code, "bold"),
                 f" on {hosts} host{'s' if hosts != 1 else ''}. ",
                 ("s", "bold $accent"), " runs the whole setup (every step on all hosts at once, after showing "
-                "what it changes and asking), ", ("t", "bold $accent"), " tears it down."))
+                "what it changes and asking), ", ("t", "bold $accent"), " tears it down; ",
+                ("R", "bold $accent"), " / ", ("Z", "bold $accent"),
+                " restart memcached / ZooKeeper one at a time on a live cloud."))
         if self.probe_note and not self.running and not self.outcome.plain:
             parts.append(Content.styled(f"Probe: {self.probe_note}", "$foreground-muted"))
         if not self.running and not self.context.read_only and self.gate.unsaved:
@@ -430,7 +456,7 @@ def run_outcome(run: RunState) -> Content:
     took = format_duration(run.elapsed)
     report = run.report
     if run.cancelled:
-        again = "t" if run.kind == "teardown" else "s"
+        again = {"teardown": "t", **ROLLING_KEYS}.get(run.kind, "s")
         outcome = Content.assemble(
             (f"{title} cancelled", "bold $warning"), f" after {took}; steps already done stay done. ",
             (again, "bold $accent"), " runs it again from the start (every step is idempotent).")

@@ -13,7 +13,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Anywhere",
         (
-            ("1 2 3 4 5", "Grid / Setup / Logs / ZooKeeper / Monitor tab"),
+            ("1 2 3 4 5 6", "Grid / Setup / Logs / ZooKeeper / Monitor / Events tab"),
             ("?", "this help"),
             ("ctrl+p", "command palette (change theme, keys, quit...)"),
             ("esc", "close this screen, go back"),
@@ -34,6 +34,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("+  -", "add / remove a memcached port (suggests the next free / the last)"),
             ("m", "set the memlimit of one of the host's nodes"),
             ("ctrl+s", "save the layout to the cluster file (comments kept)"),
+            ("L", "apply the saved file's memlimit / connections to the running nodes, live (asks y/N)"),
         ),
     ),
     (
@@ -42,6 +43,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("s", "run the whole setup, every step on all hosts at once (shows what it changes, asks y/N)"),
             ("r", "run again only what failed or was skipped"),
             ("t", "tear down (asks you to type Delete <service code>)"),
+            ("R  Z", "rolling restart of memcached (a node at a time) / ZooKeeper (leader last); shows the order, asks y/N"),
             ("x  ctrl+c", "cancel the run in progress (steps already done stay done)"),
             ("← ↓ ↑ →", "pick a cell: its message shows under the matrix"),
         ),
@@ -77,6 +79,15 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("r", "poll now"),
             ("o", "sort the nodes: file order, node, verdict, get/s, memory, connections"),
             ("/", "filter the nodes by host, address or verdict (enter keeps it, esc clears it)"),
+            ("c", "a memcached admin command on every node (stats ...; a write only if asked, never read-only)"),
+        ),
+    ),
+    (
+        "Events  (read-only)",
+        (
+            ("↓ ↑", "move in the events (newest first: joined / left / rejoined) or the clients"),
+            ("tab  shift+tab", "from the events to the clients (client_list) and back"),
+            ("r", "read everything again on a new session; retry when not connected"),
         ),
     ),
 )

@@ -1,4 +1,4 @@
-"""The main screen: numbered tabs Grid / Setup / Logs / ZooKeeper / Monitor."""
+"""The main screen: numbered tabs Grid / Setup / Logs / ZooKeeper / Monitor / Events."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ..widgets.empty_state import EmptyState
 from ..widgets.steady_footer import SteadyFooter
 from ..widgets.host_grid import HostBox, HostGrid
 from .edit_prompts import AskHostScreen, AskNumberScreen, ConfirmScreen
+from .live_config import LiveConfigScreen
 
 TABS: tuple[tuple[str, str], ...] = (
     ("grid", "Grid"),
@@ -28,8 +29,9 @@ TABS: tuple[tuple[str, str], ...] = (
     ("logs", "Logs"),
     ("zookeeper", "ZooKeeper"),
     ("monitor", "Monitor"),
+    ("events", "Events"),
 )
-"""(pane id, label) in key order: key 1 shows the first, 5 the last."""
+"""(pane id, label) in key order: key 1 shows the first, 6 the last."""
 
 
 def cluster_summary(cluster: Cluster, path: Optional[str], read_only: bool, modified: bool = False) -> Content:
@@ -95,12 +97,12 @@ def next_free_port(cluster: Cluster, host_name: str) -> int:
 
 
 class MainScreen(Screen[None]):
-    """Header, the five numbered tabs and the footer with key hints."""
+    """Header, the numbered tabs (`TABS`) and the footer with key hints."""
 
     AUTO_FOCUS = "HostBox"
 
     BINDINGS = [
-        Binding("1", "show_tab('grid')", "Tabs", key_display="1-5"),
+        Binding("1", "show_tab('grid')", "Tabs", key_display=f"1-{len(TABS)}"),
         *(
             Binding(str(number), f"show_tab('{tab}')", label, show=False)
             for number, (tab, label) in enumerate(TABS[1:], 2)
@@ -112,6 +114,7 @@ class MainScreen(Screen[None]):
         Binding("plus", "add_port", "Add port", show=False, key_display="+"),
         Binding("minus", "remove_port", "Remove port", show=False, key_display="-"),
         Binding("m", "set_memlimit", "Set memlimit", show=False),
+        Binding("L", "live_config", "Apply live config", show=False),
         Binding("ctrl+s", "save", "Save"),
     ]
 
@@ -344,6 +347,16 @@ class MainScreen(Screen[None]):
         else:
             self.app.push_screen(AskNumberScreen(f"Set memlimit on {name}", "Port of the node:",
                                                  ports[-1], self._ports_note(name)), ask_memlimit)
+
+    def action_live_config(self) -> None:
+        """`L`: the saved file's memlimit and connections onto the running nodes, live."""
+        if self.cluster is None or not self.path:
+            self.notify("No cluster file to apply.", severity="warning")
+        elif self.unsaved or self.run_in_progress:
+            self.notify("Save first (ctrl+s), and wait for the run in progress: live configuration applies "
+                        "the saved file.", title="Not now", severity="warning")
+        else:
+            self.app.push_screen(LiveConfigScreen(self.cluster, self.path, read_only=self.read_only))
 
     async def action_save(self) -> None:
         if not self._editable():

@@ -1,0 +1,66 @@
+"""Shrinking a live cloud: the leaving nodes stop, then their mappings go.
+
+Order matters. A node whose mapping is deleted while it runs stays in `cache_list` and
+keeps taking keys, so the nodes stop first (SIGINT: arcus-memcached leaves ZooKeeper
+before it exits and clients rehash its keys onto the rest). Only when every leaving
+node has stopped is the smaller file registered: one transaction deletes their mappings
+and rewrites the service's cluster JSON, keeping its `created`. The nodes that stay are
+not touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from arcus_tui.model import Cluster
+
+from .plan import Plan, PlanOptions, StepId, setup_plan, teardown_plan
+
+
+@dataclass(frozen=True)
+class Shrink:
+    """The two plans of a shrink; `register` runs only after `stop` succeeded everywhere."""
+
+    leaving: tuple[str, ...]  # ip:port
+    stop: Plan  # on the cluster as it is
+    register: Plan  # on the cluster without the leaving nodes
+
+    def effects(self) -> list[str]:
+        return self.stop.effects() + [
+            f"remove the mapping(s) of {', '.join(self.leaving)} and their entries in the service's cluster "
+            f"JSON, in one transaction ({self.register.cluster.service_code}'s `created` kept)"]
+
+
+def shrink(cluster: Cluster, smaller: Cluster, options: PlanOptions = PlanOptions()) -> Shrink:
+    """`smaller` is `cluster` without some of its nodes (the file after the edit)."""
+    staying = {node.endpoint for node in smaller.nodes()}
+    leaving = tuple(node.endpoint for node in cluster.nodes() if node.endpoint not in staying)
+    if not leaving:
+        raise ValueError("no node leaves")
+    stop = teardown_plan(cluster, options).subset({StepId.MEMCACHED_STOP})
+    stop = replace(stop, steps=tuple(_only(step, cluster, set(leaving)) for step in stop.steps))
+    register = setup_plan(smaller, replace(options, allowed_removals=frozenset(leaving))).subset({StepId.REGISTER})
+    return Shrink(leaving, stop, register)
+
+
+def _only(step, cluster: Cluster, endpoints: set[str]):
+    table = {target: tuple(action for action in acts
+                           if f"{cluster.host(target).address}:{action.port}" in endpoints)
+             for target, acts in step.actions.items()}
+    return replace(step, actions={target: acts for target, acts in table.items() if acts})
+
+
+def retiring_nodes(cluster: Cluster, diff) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Of the registered nodes a setup of `cluster` would unmap (`diff.removed`): those on hosts
+    the file still has, which setup stops after unmapping them, and those it cannot reach."""
+    if diff is None:
+        return (), ()
+    addresses = {host.address for host in cluster.hosts}
+    reachable = tuple(key for key in diff.removed if key.rpartition(":")[0] in addresses)
+    return reachable, tuple(key for key in diff.removed if key not in reachable)
+
+
+def unreachable_refusal(unreachable: tuple[str, ...]) -> str:
+    return (f"{', '.join(unreachable)} would lose their mappings while their host is no longer in the file, so "
+            "nothing could stop them and they would keep serving: put the host back and run "
+            "`arcus-tui remove FILE --host NAME`, which stops its nodes first")
