@@ -127,9 +127,11 @@ def test_init_completes_a_partial_structure(zk_session, zk_client) -> None:
     zk_client.create("/arcus/cache_list", makepath=True)
     outcome = init_arcus(zk_session)
     assert outcome.changed
-    assert [op.path for op in outcome.operations] == ["/arcus/client_list", "/arcus/cache_server_mapping"]
+    assert [op.path for op in outcome.operations] == ["/arcus/client_list", "/arcus/cache_server_mapping",
+                                                      "/arcus/cache_server_log"]
     zk_client.sync("/")
-    assert set(zk_client.get_children("/arcus")) == {"cache_list", "client_list", "cache_server_mapping"}
+    assert set(zk_client.get_children("/arcus")) == {"cache_list", "client_list", "cache_server_mapping",
+                                                     "cache_server_log"}
 
 
 # -- register ---------------------------------------------------------------------------
@@ -149,6 +151,7 @@ def test_register_builds_the_arcus_tree(zk_session, zk_client) -> None:
         "/arcus/cache_list": b"",
         "/arcus/client_list": b"",
         "/arcus/cache_server_mapping": b"",
+        "/arcus/cache_server_log": b"",
         "/arcus/cache_list/test": json.dumps(expected_cluster).encode(),
         "/arcus/client_list/test": b"",
     }
@@ -384,7 +387,8 @@ def test_read_only_session_refuses_every_write(zk_session, zk_client, zk_hosts) 
         assert tree(zk_client) == before
         # reading works
         assert read_service_status(ro, "test").offline == ("127.0.0.1:11211",)
-        assert read_node(ro, "/arcus").children == ("cache_list", "cache_server_mapping", "client_list")
+        assert read_node(ro, "/arcus").children == ("cache_list", "cache_server_log", "cache_server_mapping",
+                                                    "client_list")
     view = zk_session.read_only_view()
     with pytest.raises(ReadOnlyError):
         unregister(view, "test")
