@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Mapping, Optional, Sequence, Union
 
 from arcus_tui.deploy.layout import InstallLayout
 from arcus_tui.deploy.recipes import process_alive_test
+from arcus_tui.deploy.releases import release_of_exe
 from arcus_tui.events import HostState
 from arcus_tui.model import Cluster, Host
 from arcus_tui.ssh.paths import SshPaths
@@ -68,9 +69,11 @@ async def default_probe(members: Sequence[str]) -> tuple[MemberMode, ...]:
 
 
 def check_command(host: Host) -> str:
-    """One shell command answering ``<port> 1`` (running) or ``<port> 0`` per node of the host."""
+    """One shell command answering ``<port> 1 <executable>`` (running, and the real path of what
+    it runs: its release) or ``<port> 0`` per node of the host."""
     layout = InstallLayout(host.install_dir)
-    return "; ".join(f"if {process_alive_test(layout.memcached_pidfile(port))}; then echo '{port} 1'; "
+    exe = 'readlink /proc/"$pid"/exe 2>/dev/null'  # $pid: read by the alive test
+    return "; ".join(f"if {process_alive_test(layout.memcached_pidfile(port))}; then echo '{port} 1' \"$({exe})\"; "
                      f"else echo '{port} 0'; fi" for port in host.ports)
 
 
@@ -78,10 +81,23 @@ def parse_check(host: Host, output: str) -> dict[str, Process]:
     """`check_command`'s output -> endpoint -> running/stopped (missing lines stay unknown)."""
     states: dict[str, Process] = {}
     for line in output.splitlines():
-        port, _, flag = line.strip().partition(" ")
+        port, _, rest = line.strip().partition(" ")
+        flag = rest.partition(" ")[0]
         if port.isdigit() and int(port) in host.ports and flag in ("0", "1"):
             states[f"{host.address}:{port}"] = Process.RUNNING if flag == "1" else Process.STOPPED
     return states
+
+
+def parse_releases(host: Host, output: str) -> dict[str, Optional[str]]:
+    """`check_command`'s output -> endpoint -> the release its running process runs (None when
+    it runs no release of ours, e.g. the stand-in under an interpreter)."""
+    releases: dict[str, Optional[str]] = {}
+    for line in output.splitlines():
+        port, _, rest = line.strip().partition(" ")
+        flag, _, exe = rest.partition(" ")
+        if port.isdigit() and int(port) in host.ports and flag == "1":
+            releases[f"{host.address}:{port}"] = release_of_exe(exe)
+    return releases
 
 
 @dataclass
@@ -106,6 +122,7 @@ class ProcessChecks:
     interval: float = 3.0
     sweep_polls: int = SWEEP_POLLS
     states: dict[str, Process] = field(default_factory=dict)  # endpoint -> last known
+    releases: dict[str, Optional[str]] = field(default_factory=dict)  # endpoint -> release it runs, last known
     checked: int = 0  # host checks run, for tests and the benchmark
     _hosts: dict[str, _Backoff] = field(default_factory=dict)
     _round: int = 0
@@ -134,6 +151,7 @@ class ProcessChecks:
             host = self.cluster.host(work.name)
             _, out, _ = await work.capture(check_command(host))
             self.states.update(parse_check(host, out))
+            self.releases.update(parse_releases(host, out))
             return HostResult(work.name, "process-check", HostState.OK)
 
         result = await self.ssh.each_host(job, hosts=due, step="process-check") if due else None
@@ -261,7 +279,9 @@ class LiveMonitor(MonitorFeed):
         if self.registry.session is not None:
             status.services = self.registry.services()
         read = self.registry.session is not None
-        status.nodes = tuple(node_states(self.cluster, status.service, self._processes, read))
+        releases = self.checks.releases if self.checks is not None else {}
+        status.nodes = tuple(replace(node, release=releases.get(node.endpoint)) if node.process is Process.RUNNING
+                             else node for node in node_states(self.cluster, status.service, self._processes, read))
         return status
 
     # -- between polls ----------------------------------------------------------------
@@ -297,4 +317,4 @@ def live_monitor(cluster: Cluster, ssh_paths: Optional[SshPaths] = None, **optio
     return LiveMonitor(cluster, ssh_paths=ssh_paths, **options)
 
 
-__all__ = ["LiveMonitor", "ProcessChecks", "check_command", "live_monitor", "parse_check"]
+__all__ = ["LiveMonitor", "ProcessChecks", "check_command", "live_monitor", "parse_check", "parse_releases"]

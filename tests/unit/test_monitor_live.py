@@ -17,7 +17,7 @@ import pytest
 
 from arcus_tui.model import Cluster, Host, MemcachedNode
 from arcus_tui.monitor.cloud_status import Process, Registry
-from arcus_tui.monitor.live import LiveMonitor, ProcessChecks, check_command, parse_check
+from arcus_tui.monitor.live import LiveMonitor, ProcessChecks, check_command, parse_check, parse_releases
 from arcus_tui.monitor.memcached_stats import MemcachedStats, StatsUnavailable
 from arcus_tui.monitor.host_live import MemberState, NodeLiveState as Liveness
 from arcus_tui.ssh.session import Limits, SshSession
@@ -261,6 +261,16 @@ def test_one_check_command_per_host_and_its_answer():
     assert parse_check(host, "11211 1\n11212 0\n") == {"127.0.1.1:11211": Process.RUNNING,
                                                        "127.0.1.1:11212": Process.STOPPED}
     assert parse_check(host, "11213 1\ngarbage\n11211 x\n") == {}  # what we did not ask is ignored
+
+
+def test_the_check_also_says_which_release_each_running_node_runs():
+    host = Host("a", "127.0.1.1", memcached=(MemcachedNode(11211), MemcachedNode(11212), MemcachedNode(11213)))
+    assert 'readlink /proc/"$pid"/exe' in check_command(host)
+    answer = ("11211 1 /home/arcus/arcus/releases/1.15.0-0123456789ab/bin/memcached\n"
+              "11212 1 /usr/bin/python3.11\n11213 0\n")
+    assert parse_releases(host, answer) == {"127.0.1.1:11211": "1.15.0-0123456789ab", "127.0.1.1:11212": None}
+    assert parse_check(host, answer) == {"127.0.1.1:11211": Process.RUNNING, "127.0.1.1:11212": Process.RUNNING,
+                                         "127.0.1.1:11213": Process.STOPPED}
 
 
 async def test_a_failing_stats_reading_leaves_a_gap_in_the_history(lab):
