@@ -1,4 +1,5 @@
-"""The seed's three manual steps as functions: make the gateway key, copy it to every host, prove key login.
+"""ARCUS's three manual SSH steps (docs/arcus.md#terms) as functions: make the gateway key, copy it to
+every host, prove key login.
 
     key = ensure_gateway_key()                                  # ssh-keygen, never overwriting
     await copy_id(targets, key, Password(typed_once))           # ssh-copy-id, all hosts at once
@@ -143,7 +144,7 @@ def ensure_gateway_key(key_dir: Union[str, Path] = DEFAULT_SSH_DIR, *, key_type:
 # mktemp makes (random, created exclusively: nothing planted under a guessable name is followed),
 # synced to disk and renamed over it, so an interrupted run or a crash leaves the old file or the
 # new one, never a truncated one. Runs under flock(1) on ~/.ssh where available (homes shared by
-# several hosts, e.g. NFS).
+# several hosts, e.g. NFS; there two hosts may also create ~/.ssh at once: either may win).
 INSTALL_KEY_SCRIPT = r"""
 umask 077
 key=$(head -n 1) || exit 1
@@ -151,7 +152,7 @@ set -f; set -- $key; set +f
 [ $# -ge 2 ] || { echo "no public key given" >&2; exit 2; }
 kt=$1; blob=$2
 d="$HOME/.ssh"; f="$d/authorized_keys"
-if [ ! -d "$d" ]; then mkdir -m 700 -- "$d" || exit 1; echo "created ~/.ssh (0700)"; fi
+if [ ! -d "$d" ]; then mkdir -m 700 -- "$d" 2>/dev/null && echo "created ~/.ssh (0700)"; [ -d "$d" ] || exit 1; fi
 if command -v flock >/dev/null 2>&1; then exec 9<"$d" && flock -w 30 9; fi
 if [ -f "$f" ] && grep -qF -- "$kt $blob" "$f"; then echo "key-present"; exit 0; fi
 if [ -L "$f" ]; then f=$(readlink -f -- "$f") || exit 1; fi

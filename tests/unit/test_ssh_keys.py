@@ -250,3 +250,30 @@ async def test_authorized_keys_temp_is_unguessable_and_synced_before_the_rename(
     synced = [i for i, c in enumerate(calls) if c.startswith("sync ") and temporary in c]
     assert synced and synced[0] < calls.index(moved)
     assert sorted(p.name for p in (a.home / ".ssh").iterdir()) == ["authorized_keys"]
+
+
+def test_hosts_sharing_one_home_install_the_key_at_once_and_all_succeed(tmp_path):
+    """Several hosts with one (NFS) home: their key installs race to create ~/.ssh; every one
+    must succeed, and the key is there once. The installs are held at a start line (a busy wait
+    on a file) and let go together, so that they do race."""
+    import subprocess
+    import time
+
+    from arcus_tui.ssh.keys import INSTALL_KEY_SCRIPT
+
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOnlyATestKeyForTheRace gateway\n"
+    held = 'while [ ! -e "$1" ]; do :; done; exec sh -c "$2"'
+    for attempt in range(20):
+        home, go = tmp_path / f"home{attempt}", tmp_path / f"go{attempt}"
+        home.mkdir()
+        runs = [subprocess.Popen(["sh", "-c", held, "held", str(go), INSTALL_KEY_SCRIPT],
+                                 env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for run in runs:  # each has its key before any starts
+            run.stdin.write(key)
+            run.stdin.close()
+        time.sleep(0.05)
+        go.touch()
+        results = [(run.wait(timeout=30), run.stdout.read(), run.stderr.read()) for run in runs]
+        assert [run.returncode for run in runs] == [0] * 6, results
+        assert (home / ".ssh" / "authorized_keys").read_text().count("OnlyATestKeyForTheRace") == 1
