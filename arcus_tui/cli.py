@@ -53,6 +53,8 @@ def _app_parser(verbs: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="monitoring only: the engine refuses every write")
     parser.add_argument("--theme", metavar="NAME", help="colour theme")
     parser.add_argument("--ssh-dir", metavar="DIR", help="gateway key, known_hosts and ssh config (default ~/.ssh)")
+    parser.add_argument("--keymap", metavar="FILE",
+                        help="keys to rebind: binding id = \"key\" (default $XDG_CONFIG_HOME/arcus-tui/keymap.toml)")
     parser.add_argument("--version", action="version", version=f"arcus-tui {__version__}")
     return parser
 
@@ -73,7 +75,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     from arcus_tui.ui.app import run_app  # Textual is loaded only for the app, not for verbs
 
-    return run_app(args.cluster_file, read_only=args.read_only, theme=args.theme, ssh_dir=args.ssh_dir)
+    return run_app(args.cluster_file, read_only=args.read_only, theme=args.theme, ssh_dir=args.ssh_dir,
+                   keymap=args.keymap)
 
 
 if __name__ == "__main__":

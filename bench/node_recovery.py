@@ -67,9 +67,9 @@ from arcus_tui.events import HostState, ProgressEvent  # noqa: E402
 from arcus_tui.model import load_cluster  # noqa: E402
 from arcus_tui.model.toml_writer import dump_cluster  # noqa: E402
 from arcus_tui.monitor.cloud_status import Process, Registry, collect_status  # noqa: E402
+from arcus_tui.localhost import process_alive  # noqa: E402
 from arcus_tui.sandbox.practice_hosts import (  # noqa: E402
     PracticeHost,
-    process_alive,
     zookeeper_pidfiles,
 )
 from arcus_tui.sandbox.sandbox import sandbox_up  # noqa: E402

@@ -92,15 +92,15 @@ from arcus_tui.events import HostState, ProgressEvent  # noqa: E402
 from arcus_tui.model import load_cluster  # noqa: E402
 from arcus_tui.model.arcus_json import export_arcus  # noqa: E402
 from arcus_tui.model.toml_writer import dump_cluster  # noqa: E402
-from arcus_tui.sandbox.local_zookeeper import LocalEnsemble, zookeeper_installed  # noqa: E402
+from tests.infra.local_zookeeper import LocalEnsemble, zookeeper_installed  # noqa: E402
 from arcus_tui.package import PackageBuildError, cache_entry, cached_package, resolve_source  # noqa: E402
 from arcus_tui.package.zookeeper_server import find_zookeeper_server  # noqa: E402
 from arcus_tui.sandbox.arcus_source import find_arcus_source, how_to_get_it  # noqa: E402
+from arcus_tui.localhost import process_alive  # noqa: E402
 from arcus_tui.sandbox.practice_hosts import (  # noqa: E402
     PracticeHost,
     SandboxError,
     practice_host,
-    process_alive,
     stop_hosts,
 )
 from arcus_tui.sandbox.sandbox import MEMCACHED_PORTS, exclusive_use, sandbox_down, sandbox_up  # noqa: E402

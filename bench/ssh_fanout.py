@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncssh  # noqa: E402
 
+from arcus_tui.localhost import ensure_login  # noqa: E402
 from arcus_tui.sandbox.sshd import start_sshd, start_sshd_fleet  # noqa: E402
 from arcus_tui.ssh import (  # noqa: E402
     DEFAULT_CONNECT_CONCURRENCY,
@@ -59,19 +60,14 @@ COMMAND = "echo ok"
 
 
 def ensure_user() -> pwd.struct_passwd:
-    try:
-        entry = pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--no-create-home", "--home-dir", f"/home/{USER}", "--shell", "/bin/bash",
-                        "--comment", "arcus-tui benchmark login", USER], check=True, capture_output=True)
-        entry = pwd.getpwnam(USER)
+    """The benchmark login (keys only), with a fresh home; one not made by the benchmark is refused."""
+    entry = ensure_login(USER, home=f"/home/{USER}", comment="arcus-tui benchmark login", password=None,
+                         shell="/bin/bash", create_home=False)
     home = Path(entry.pw_dir)
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(mode=0o755)
     os.chown(home, entry.pw_uid, entry.pw_gid)
-    # a locked account ("!") is refused by sshd even for keys: give it an unusable-but-set password
-    subprocess.run(["usermod", "-p", "*", USER], check=True, capture_output=True)
     return entry
 
 

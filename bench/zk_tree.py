@@ -56,7 +56,7 @@ from textual.app import App  # noqa: E402
 
 import arcus_tui.ui.app  # noqa: E402
 from arcus_tui.model import Cluster, Host, ZooKeeperSettings  # noqa: E402
-from arcus_tui.sandbox.local_zookeeper import DEFAULT_JVM_FLAGS, DEFAULT_ZK_HOME, LocalEnsemble  # noqa: E402
+from tests.infra.local_zookeeper import DEFAULT_JVM_FLAGS, DEFAULT_ZK_HOME, LocalEnsemble  # noqa: E402
 from arcus_tui.ui.context import AppContext  # noqa: E402
 from arcus_tui.ui.panes.zookeeper import ZooKeeperPane  # noqa: E402
 from arcus_tui.ui.widgets.zk_tree import ZkTree  # noqa: E402

@@ -52,8 +52,8 @@ STEP_READ, STEP_CONFIG, STEP_REGISTER, STEP_VERIFY = "read settings", "config", 
 RegistryConnect = Callable[[str, bool], RegistrySession]
 
 
-def default_registry(hosts: str, read_only: bool, timeout: float = DEFAULT_TIMEOUT) -> RegistrySession:
-    return RegistrySession.connect(hosts, read_only=read_only, timeout=timeout, op_timeout=timeout)
+def default_registry(connect_string: str, read_only: bool, timeout: float = DEFAULT_TIMEOUT) -> RegistrySession:
+    return RegistrySession.connect(connect_string, read_only=read_only, timeout=timeout, op_timeout=timeout)
 
 
 def _connector(connect: Optional[RegistryConnect], timeout: float) -> RegistryConnect:

@@ -1,8 +1,8 @@
-"""The ARCUS recipes: zoo.cfg, myid, and the commands that start and stop things.
+"""The ARCUS recipes: a host's zoo.cfg and myid, and the commands that start and stop things.
 
-Facts from arcus-reference.md §5 and §7 (naver/arcus `scripts/conf/zoo.cfg`,
-`fabfile.py`). Every command is a plain shell string built with quoting, so the
-plan can print exactly what will run.
+Facts from docs/arcus.md#zookeeper-configuration and docs/arcus.md#the-memcached-command-line
+(naver/arcus `scripts/conf/zoo.cfg`, `fabfile.py`). Every command is a plain shell string built
+with quoting, so the plan can print exactly what will run.
 """
 
 from __future__ import annotations
@@ -11,58 +11,30 @@ import shlex
 from dataclasses import dataclass
 from typing import Optional
 
-from arcus_tui.model import Cluster, Host, Node
+from arcus_tui.model import Cluster, Host, Node, NodeSettings
+from arcus_tui.model.node_settings import BY_NAME as NODE_SETTING_BY_NAME
 
 from .layout import InstallLayout, shell_path
+from .zookeeper_config import render_zoo_cfg
 
 STOP_WAIT_SECONDS = 30
 """How long a stop waits for a process to exit after its signal, before reporting failure."""
 
 
 def zoo_cfg(cluster: Cluster, host: Host, home: Optional[str] = None) -> str:
-    """zoo.cfg for one ensemble member, with the keys the old tool writes.
+    """zoo.cfg for one ensemble member of the cluster, with the keys the old tool writes.
 
     `home` is the login's home on that host when the caller knows it (the deploy
     runner asks the host); otherwise the Linux convention is assumed."""
-    settings = cluster.zookeeper
-    layout = InstallLayout(host.install_dir)
-    entries = [
-        ("maxClientCnxns", settings.max_client_cnxns),
-        ("tickTime", settings.tick_time),
-        ("initLimit", settings.init_limit),
-        ("syncLimit", settings.sync_limit),
-        ("dataDir", expand_home(layout.zookeeper_data_dir, host, home)),
-        ("clientPort", settings.client_port),
-    ]
-    if cluster.bind_address:
-        entries.append(("clientPortAddress", host.address))
-    entries += [
-        ("4lw.commands.whitelist", "*"),
-        ("minSessionTimeout", settings.min_session_timeout),
-        ("maxSessionTimeout", settings.max_session_timeout),
-    ]
-    for member in cluster.zookeeper_hosts:
-        entries.append((f"server.{cluster.myid(member)}",
-                        f"{member.address}:{settings.quorum_port}:{settings.election_port}"))
-    lines = ["# written by arcus-tui; ARCUS defaults (naver/arcus scripts/conf/zoo.cfg)"]
-    return "\n".join(lines + [f"{key}={properties_value(value)}" for key, value in entries]) + "\n"
+    data_dir = expand_home(InstallLayout(host.install_dir).zookeeper_data_dir, host, home)
+    return render_zoo_cfg(cluster.zookeeper, data_dir,
+                          client_address=host.address if cluster.bind_address else None,
+                          servers=[(cluster.myid(member), member.address) for member in cluster.zookeeper_hosts])
 
 
-def properties_value(value: object) -> str:
-    """`value` as java.util.Properties reads it back: ZooKeeper loads zoo.cfg with
-    Properties.load (ISO-8859-1, backslash escapes), so a backslash, a control character and
-    anything outside printable ASCII are escaped. One value stays one line, whatever it holds:
-    the model refuses such values, this is the second line of defence (e.g. a remote $HOME)."""
-    out = []
-    for ch in str(value):
-        if ch == "\\":
-            out.append("\\\\")
-        elif " " <= ch <= "~":
-            out.append(ch)
-        else:  # \uXXXX per UTF-16 unit, as Java strings hold it
-            units = ch.encode("utf-16-be")
-            out += [f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)]
-    return "".join(out)
+def teardown_phrase(service_code: str) -> str:
+    """What the operator types before a service code is deleted, as arcus.sh asked it."""
+    return f"Delete {service_code}"
 
 
 def expand_home(path: str, host: Host, home: Optional[str] = None) -> str:
@@ -216,7 +188,8 @@ def zookeeper_stop(host: Host) -> str:
 
 
 def memcached_argv(cluster: Cluster, node: Node) -> list[str]:
-    """The ARCUS memcached command line (arcus-reference.md §7) plus `-o`, `-P` and, if asked, `-l`."""
+    """The ARCUS memcached command line (docs/arcus.md#the-memcached-command-line) plus `-o`, `-P`
+    and, if asked, `-l`."""
     layout = InstallLayout(node.host.install_dir)
     settings = node.settings
     argv = [
@@ -225,10 +198,10 @@ def memcached_argv(cluster: Cluster, node: Node) -> list[str]:
         "-X", layout.library("syslog_logger.so"),
         "-X", layout.library("ascii_scrub.so"),
         "-d", "-v", "-r", "-R5", "-U", "0", "-D:", "-b", "8192",
-        "-m", str(settings.memlimit),
+        *_setting_option(settings, "memlimit"),
         "-p", str(node.port),
-        "-c", str(settings.connections),
-        "-t", str(settings.threads),
+        *_setting_option(settings, "connections"),
+        *_setting_option(settings, "threads"),
         "-z", cluster.connect_string,
         "-o", str(cluster.zookeeper.session_timeout),
         "-P", layout.memcached_pidfile(node.port),
@@ -238,6 +211,11 @@ def memcached_argv(cluster: Cluster, node: Node) -> list[str]:
     if node.host.user == "root":
         argv += ["-u", "root"]  # memcached refuses to run as root without naming the user
     return argv
+
+
+def _setting_option(settings: NodeSettings, name: str) -> list[str]:
+    """`-m 100`: a node setting as its memcached option (model/node_settings.py names both)."""
+    return [NODE_SETTING_BY_NAME[name].option, str(getattr(settings, name))]
 
 
 def memcached_start(cluster: Cluster, node: Node) -> str:

@@ -22,6 +22,7 @@ from arcus_tui.events import GATEWAY, EventSink, HostState, ProgressEvent, Strea
 from arcus_tui.model import Cluster
 from arcus_tui.model.problems import Severity
 from arcus_tui.package.inspect import package_problems
+from arcus_tui.read_only import ReadOnlyError
 from arcus_tui.ssh.audit import CommandObserver
 from arcus_tui.ssh.connect import Credentials, Password
 from arcus_tui.ssh.hostkeys import HostKeyAsker
@@ -32,7 +33,6 @@ from arcus_tui.ssh.results import HostResult, RunResult, last_said
 from arcus_tui.ssh.session import HostWork, Limits, SshSession
 from arcus_tui.ssh.target import targets_for
 from arcus_tui.ssh.upload import upload
-from arcus_tui.zk.session import ReadOnlyError
 
 from . import actions
 from .layout import shell_path

@@ -12,7 +12,8 @@ import json
 import re
 from typing import Any, Callable, Optional
 
-from .cluster import NODE_SETTING_KEYS, Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
+from .cluster import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
+from .node_settings import NODE_SETTING_KEYS
 from .names import address_problem, plain_name_problem, split_endpoint
 from .schema import NODE_KEYS
 

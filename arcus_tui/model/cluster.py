@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterator, Optional
 
+from .node_settings import BY_NAME, NODE_SETTING_KEYS
+
 DEFAULT_SSH_PORT = 22
 DEFAULT_INSTALL_DIR = "~/arcus"
 DEFAULT_CLIENT_PORT = 2181
@@ -18,53 +20,14 @@ DEFAULT_ELECTION_PORT = 3888
 NODE_SESSION_TIMEOUT_RANGE = (10, 2000)
 """Seconds arcus-memcached accepts for `-o`; it silently keeps 30 for anything else."""
 
-NODE_SETTING_KEYS = ("threads", "memlimit", "connections")
-"""The ARCUS per-node config keys besides `port`, in ARCUS's own order."""
-
-
-@dataclass(frozen=True)
-class SettingBounds:
-    """Refused outside low..high (`why`); warned about above `usual` (`unusual`)."""
-
-    low: int
-    high: int
-    usual: int
-    why: str
-    unusual: str
-
-
-_INT_MAX = 2**31 - 1
-_MAXCONNS_CEILING = 1_000_000 - 13
-"""arcus-memcached's `config maxconns` refuses a value once it plus its 13 reserved
-descriptors (10 admin connections, ZooKeeper, the TCP listeners) exceeds 1,000,000."""
-
-NODE_SETTING_BOUNDS = {
-    # From arcus-memcached 1.15.0 memcached.c, where each option is read with atoi().
-    "threads": SettingBounds(
-        1, 1024, 64,
-        "memcached needs at least 1 worker thread, and more than 1024 (16 times the 64 above "
-        "which memcached itself warns) is taken for a typo",
-        "memcached itself warns above 64 worker threads; use the number of cores or fewer"),
-    "memlimit": SettingBounds(
-        1, _INT_MAX, 1024 * 1024,
-        f"memcached needs at least 1 MB and reads -m into an int: above {_INT_MAX} it wraps around",
-        "more than 1 TiB for one node; memlimit is in MB, not bytes"),
-    "connections": SettingBounds(
-        3, _MAXCONNS_CEILING, 65536,
-        "memcached exits unless -c exceeds the 2 descriptors its listeners take, and its own "
-        f"`config maxconns` refuses more than {_MAXCONNS_CEILING}",
-        "memcached raises its open-files limit to connections + 20 at start and exits if it cannot: "
-        "check `ulimit -Hn` on the hosts"),
-}
-
 
 @dataclass(frozen=True)
 class NodeSettings:
     """ARCUS memcached "config": the cluster default or one node's merged values."""
 
-    threads: int = 6
-    memlimit: int = 100  # MB
-    connections: int = 1000
+    threads: int = BY_NAME["threads"].default
+    memlimit: int = BY_NAME["memlimit"].default  # MB
+    connections: int = BY_NAME["connections"].default
 
     def merged(self, node: "MemcachedNode") -> "NodeSettings":
         overrides = {key: getattr(node, key) for key in NODE_SETTING_KEYS if getattr(node, key) is not None}

@@ -20,9 +20,9 @@ from tomlkit.items import AoT, Array, InlineTable, Table
 
 from .cluster import Cluster
 from .load import CheckResult, parse_cluster
+from .node_settings import NODE_SETTING_KEYS
 from .problems import Problem, Severity
 
-NODE_SETTINGS = ("threads", "memlimit", "connections")
 
 
 class EditError(Exception):
@@ -153,8 +153,8 @@ def set_node_setting(doc, name: str, port: int, key: str, value: Optional[int]) 
     A plain port becomes `{ port = P, key = V }`; a table left with only its port
     becomes a plain port again.
     """
-    if key not in NODE_SETTINGS:
-        raise EditError(f"{key!r} is not a node setting ({', '.join(NODE_SETTINGS)})")
+    if key not in NODE_SETTING_KEYS:
+        raise EditError(f"{key!r} is not a node setting ({', '.join(NODE_SETTING_KEYS)})")
     table = _host(doc, name)
     nodes = _memcached(table)
     index = _port_index(nodes, port, name)

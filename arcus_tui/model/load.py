@@ -16,7 +16,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from .cluster import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
-from .locations import KeyLocations
+from .key_lines import KeyLines
 from .names import shown
 from .problems import ClusterFileError, Problem, Severity
 from .schema import HOST_KEYS, NODE_KEYS, SECTIONS, KeySpec
@@ -28,11 +28,11 @@ class CheckResult:
     source: str
     cluster: Optional[Cluster]
     problems: list[Problem] = field(default_factory=list)
-    locations: Optional[KeyLocations] = None  # where each key is written, for problems found later
+    key_lines: Optional[KeyLines] = None  # where each key is written, for problems found later
 
     def line_of(self, *path) -> int:
         """The line a key is written on (1 when unknown), for checks made outside the model."""
-        return self.locations.line(*path) if self.locations is not None else 1
+        return self.key_lines.line(*path) if self.key_lines is not None else 1
 
     def add(self, problem: Problem) -> None:
         """A problem found outside the model (e.g. the package on disk); an error makes the file unusable."""
@@ -67,11 +67,11 @@ class _Reader:
     """Walks the parsed document against the schema, noting problems by line."""
 
     def __init__(self, text: str):
-        self.locations = KeyLocations(text)
+        self.key_lines = KeyLines(text)
         self.problems: list[Problem] = []
 
     def problem(self, path: tuple, message: str, severity: Severity = Severity.ERROR) -> None:
-        self.problems.append(Problem(self.locations.line(*path), message, severity))
+        self.problems.append(Problem(self.key_lines.line(*path), message, severity))
 
     def table(self, raw: Any, specs: dict[str, KeySpec], path: tuple, label: str) -> dict[str, Any]:
         """The valid keys of one table; unknown, mistyped or failing keys become problems."""
@@ -185,10 +185,10 @@ def parse_cluster(text: str, source: str = "<cluster>") -> CheckResult:
     cluster = reader.document(raw)
     problems = reader.problems
     if cluster is not None:
-        problems += validate_cluster(cluster, reader.locations)
+        problems += validate_cluster(cluster, reader.key_lines)
     if any(p.severity is Severity.ERROR for p in problems):
         cluster = None
-    return CheckResult(source, cluster, problems, reader.locations)
+    return CheckResult(source, cluster, problems, reader.key_lines)
 
 
 def check_cluster_file(path: str | Path) -> CheckResult:

@@ -15,7 +15,8 @@ import re
 import unicodedata
 from typing import Optional
 
-from .cluster import NODE_SESSION_TIMEOUT_RANGE, NODE_SETTING_BOUNDS
+from .cluster import NODE_SESSION_TIMEOUT_RANGE
+from .node_settings import NODE_SETTING_BOUNDS
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -107,7 +108,7 @@ def node_session_timeout_problem(value: int) -> Optional[str]:
 
 def setting_problem(key: str):
     """The check of a memcached setting (`threads`, `memlimit`, `connections`): the values
-    arcus-memcached refuses or cannot represent (bounds in cluster.NODE_SETTING_BOUNDS)."""
+    arcus-memcached refuses or cannot represent (bounds in node_settings.NODE_SETTINGS)."""
     bounds = NODE_SETTING_BOUNDS[key]
 
     def check(value: int) -> Optional[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from . import names
+from .node_settings import NODE_SETTINGS
 
 Check = Callable[[Any], Optional[str]]
 
@@ -72,21 +73,17 @@ ZOOKEEPER_KEYS = {
 }
 
 
-def _setting(key: str, doc: str) -> KeySpec:
-    return KeySpec(int, doc, names.setting_problem(key), warn=names.setting_warning(key))
-
-
-NODE_SETTING_KEYS = {
-    "threads": _setting("threads", "worker threads (-t)"),
-    "memlimit": _setting("memlimit", "memory limit in MB (-m)"),
-    "connections": _setting("connections", "maximum connections (-c)"),
+NODE_SETTING_SPECS = {
+    setting.name: KeySpec(int, f"{setting.doc} ({setting.option})", names.setting_problem(setting.name),
+                          warn=names.setting_warning(setting.name))
+    for setting in NODE_SETTINGS
 }
 
-MEMCACHED_KEYS = NODE_SETTING_KEYS
+MEMCACHED_KEYS = NODE_SETTING_SPECS
 
 NODE_KEYS = {
     "port": KeySpec(int, "memcached port (-p)", _PORT, required=True),
-    **NODE_SETTING_KEYS,
+    **NODE_SETTING_SPECS,
 }
 
 HOST_KEYS = {

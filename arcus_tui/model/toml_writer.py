@@ -12,6 +12,7 @@ from typing import Any
 import tomlkit
 
 from .cluster import Cluster, Host, ZooKeeperSettings
+from .node_settings import NODE_SETTING_KEYS
 
 _HOST_INHERITED = ("user", "ssh_port", "install_dir", "identity_file")
 
@@ -61,7 +62,7 @@ def dump_cluster(cluster: Cluster) -> str:
     zookeeper_keys = [f.name for f in fields(ZooKeeperSettings)]
     zookeeper = _changed(cluster.zookeeper, ZooKeeperSettings(), zookeeper_keys)
     zookeeper.setdefault("client_port", cluster.zookeeper.client_port)
-    memcached = {key: getattr(cluster.memcached, key) for key in ("threads", "memlimit", "connections")}
+    memcached = {key: getattr(cluster.memcached, key) for key in NODE_SETTING_KEYS}
     lines = _lines("cluster", general) + _lines("zookeeper", zookeeper) + _lines("memcached", memcached)
     for host in cluster.hosts:
         lines += _host(cluster, host)

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Iterator
 
 from .cluster import Cluster, Host
-from .locations import KeyLocations
+from .key_lines import KeyLines
 from .names import split_endpoint
 from .problems import Problem, Severity
 
@@ -17,7 +17,7 @@ _ERROR = Severity.ERROR
 _WARNING = Severity.WARNING
 
 
-def validate_cluster(cluster: Cluster, where: KeyLocations) -> list[Problem]:
+def validate_cluster(cluster: Cluster, where: KeyLines) -> list[Problem]:
     problems: list[Problem] = []
     for check in (_hosts, _ports_per_host, _ensemble, _roles):
         for path, message, severity in check(cluster):

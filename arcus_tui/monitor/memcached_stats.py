@@ -1,4 +1,4 @@
-"""memcached `stats` over TCP (arcus-reference.md §7), for the monitor.
+"""memcached `stats` over TCP (docs/arcus.md#reading-a-node), for the monitor.
 
 One request per node: connect, send ``stats\\r\\n``, read ``STAT <name> <value>``
 lines until ``END``. Every exchange is bounded by a timeout and the loopback guard

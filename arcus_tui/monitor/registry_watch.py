@@ -28,7 +28,6 @@ from typing import Callable, Optional
 
 from kazoo.client import KazooClient
 from kazoo.recipe.watchers import ChildrenWatch
-from kazoo.retry import KazooRetry
 
 from arcus_tui import netguard
 from arcus_tui.zk import paths

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Callable, Optional, Sequence, TypeVar
 
 from arcus_tui.events import GATEWAY, EventSink, HostState, ProgressEvent, ignore_events
+from arcus_tui.localhost import process_alive
 
 from .archive import directory_top, extract_tarball, tarball_stem
 from .bundle import RPATH, check_runpath, copy_libraries, copy_memcached, copy_modules, verify_relocatable, write_readme
@@ -127,18 +128,8 @@ def _remove_stale_partials(output: Path) -> None:
     """`DIR.partial-<pid>` left by a build that was killed outright (SIGKILL, power loss)."""
     for sibling in output.parent.glob(f"{output.name}.partial-*"):
         match = PARTIAL.search(sibling.name)
-        if match and sibling.is_dir() and not _process_alive(int(match.group(1))):
+        if match and sibling.is_dir() and not process_alive(int(match.group(1))):
             shutil.rmtree(sibling, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, and someone else's
-        pass
-    return True
 
 
 def _move_into_place(partial: Path, output: Path) -> None:

@@ -16,17 +16,18 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
+from arcus_tui import localhost
 from arcus_tui.deploy.recipes import ProcessIdentity, identity_of_pidfile
+from arcus_tui.localhost import command_line, login_comment, process_alive
 from arcus_tui.ssh.hostkeys import public_key_fingerprint
 
-from .sshd import RunningSshd, command_line, sshd_command_line, start_sshd
+from .sshd import RunningSshd, sshd_command_line, start_sshd
 
 SANDBOX_MARK = "arcus-tui sandbox"  # GECOS of the logins we create; others are never touched
 LOGIN_PREFIX = "arcus-sb"
@@ -76,19 +77,11 @@ def require_root() -> None:
         )
 
 
-def login_gecos(user: str) -> Optional[str]:
-    """The GECOS of login `user`, None when there is no such login."""
-    try:
-        return pwd.getpwnam(user).pw_gecos
-    except KeyError:
-        return None
-
-
 def check_logins(hosts: list[PracticeHost]) -> None:
     """Before anything is touched: root, and no login of `hosts` that the sandbox did not make
     (one found half-way would leave earlier hosts set up and started)."""
     require_root()
-    foreign = [host.user for host in hosts if login_gecos(host.user) not in (None, SANDBOX_MARK)]
+    foreign = [host.user for host in hosts if login_comment(host.user) not in (None, SANDBOX_MARK)]
     if foreign:
         raise SandboxError(f"login {', '.join(foreign)} already exists and was not made by the sandbox; it is left "
                            "alone and nothing was started (remove or rename it, or ask for fewer --hosts)")
@@ -98,16 +91,10 @@ def ensure_login(host: PracticeHost, password: str) -> None:
     """Create the host's login (once) and set its password through chpasswd's stdin."""
     require_root()
     try:
-        entry = pwd.getpwnam(host.user)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--home-dir", host.home, "--shell", "/bin/sh",
-                        "--comment", SANDBOX_MARK, host.user], check=True, capture_output=True, timeout=30)
-    else:
-        if entry.pw_gecos != SANDBOX_MARK:
-            raise SandboxError(f"a login named {host.user} already exists and was not made by the sandbox; "
-                               "it is left alone")
-    subprocess.run(["chpasswd"], input=f"{host.user}:{password}\n".encode(), check=True,
-                   capture_output=True, timeout=30)
+        localhost.ensure_login(host.user, home=host.home, comment=SANDBOX_MARK, password=password)
+    except localhost.ForeignLogin:
+        raise SandboxError(f"a login named {host.user} already exists and was not made by the sandbox; "
+                           "it is left alone") from None
 
 
 def remove_login(host: PracticeHost) -> Optional[str]:
@@ -138,15 +125,6 @@ def start_host(host: PracticeHost, state_dir: Path) -> tuple[PracticeHost, Runni
     return started, sshd
 
 
-def listening(address: str, port: int) -> bool:
-    """Something accepts TCP connections at address:port."""
-    try:
-        with socket.create_connection((address, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def memcached_pidfiles(host: PracticeHost) -> list[Path]:
     return sorted((Path(host.install_dir) / "pids").glob("memcached.*.pid"))
 
@@ -168,21 +146,6 @@ def _owned_by(pid: int, user: str) -> bool:
         return pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name == user
     except (OSError, KeyError):
         return False
-
-
-def process_alive(pid: int) -> bool:
-    """True while `pid` runs; a zombie (exited, not yet reaped) counts as gone and,
-    when it is our own child (the sshd started in this process), is reaped here."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def _stop_pid(pid: int, sig: signal.Signals) -> bool:

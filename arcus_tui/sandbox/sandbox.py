@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
+from arcus_tui.localhost import listening, login_comment
 from arcus_tui.model import Cluster, Host, MemcachedNode, NodeSettings, ZooKeeperSettings
 
 from .locks import LockTimeout, held
@@ -22,9 +23,7 @@ from .practice_hosts import (
     SandboxError,
     check_logins,
     ensure_login,
-    listening,
     load_state,
-    login_gecos,
     practice_host,
     remove_login,
     require_root,
@@ -67,7 +66,8 @@ node is seen offline, and its entry expires for a restart, as soon as ARCUS allo
 
 
 def sandbox_cluster(hosts: list[PracticeHost], package: Path) -> Cluster:
-    """The seed diagram on practice hosts: ZooKeeper on the first three, two memcached on each."""
+    """The co-located layout (docs/arcus.md#the-two-layouts) on practice hosts: ZooKeeper on the
+    first three, two memcached on each."""
     members = 3 if len(hosts) >= 3 else 1
     return Cluster(
         service_code=SERVICE_CODE,
@@ -155,7 +155,7 @@ def sandbox_destroy(state_dir: Path, subnet: str = "127.0.1") -> list[str]:
     the system sshd drop-in, and this sandbox's files. Logins it did not make are left alone."""
     require_root()
     hosts = [practice_host(number, subnet) for number in range(1, MAX_HOSTS + 1)]
-    ours = [host for host in hosts if login_gecos(host.user) == SANDBOX_MARK]
+    ours = [host for host in hosts if login_comment(host.user) == SANDBOX_MARK]
     _refuse_if_served_elsewhere([host.number for host in ours], subnet, state_dir)
     report = sandbox_down(state_dir)
     report += stop_hosts(ours, sshd=False)  # what a lost state no longer lists

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence, Union
 
+from arcus_tui.localhost import command_line, process_alive
 from arcus_tui.ssh.hostkeys import public_key_fingerprint
 
 MAX_LISTEN_ADDRESSES = 16
@@ -47,18 +48,6 @@ def find_sshd() -> Optional[str]:
         if os.path.isabs(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
-
-
-def command_line(pid: int) -> Optional[str]:
-    """/proc/PID/cmdline with its NULs read as spaces (as the remote pidfile checks read it),
-    or None when there is no such process or it has exited (a zombie's is empty)."""
-    if pid <= 0:
-        return None
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return raw.replace(b"\0", b" ").decode(errors="replace").strip() or None
 
 
 def sshd_command_line(pid: int) -> Optional[str]:
@@ -120,11 +109,7 @@ class RunningSshd:
     def is_running(self) -> bool:
         if self._process is not None:
             return self._process.poll() is None
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return process_alive(self.pid)
 
     def log_text(self) -> str:
         try:

@@ -1,9 +1,8 @@
-"""STAND-IN for arcus-memcached, used only by the practice sandbox and the tests.
-
-arcus-memcached (NAVER's fork) cannot be obtained here, so the practice package's
-`bin/memcached` is this script. It accepts the real ARCUS command line, runs the
+"""STAND-IN for arcus-memcached: the practice package's `bin/memcached` only when asked
+(`sandbox up --standin`, for a machine with no arcus-memcached source to build) and in a
+few tests; the sandbox otherwise runs the real daemon. It accepts the real ARCUS command line, runs the
 stock memcached for the cache itself, and does what arcus-memcached does in
-ZooKeeper (arcus_zk.c, arcus-reference.md §4):
+ZooKeeper (arcus_zk.c; docs/arcus.md#how-a-node-joins):
 
 1. find its own IP (ARCUS_CACHE_PUBLIC_IP, else the -l address, else the host's);
 2. sync /arcus/cache_server_mapping and read the single child of
@@ -98,6 +97,8 @@ def die_with_parent() -> None:
 
 
 def wait_listening(address: str, port: int, child: subprocess.Popen) -> None:
+    # Not arcus_tui.localhost.wait_listening: this file runs alone on a practice host, as its
+    # bin/memcached, with the standard library and kazoo only.
     deadline = time.monotonic() + LISTEN_WAIT_SECONDS
     while time.monotonic() < deadline:
         if child.poll() is not None:

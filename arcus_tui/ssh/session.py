@@ -1,5 +1,8 @@
 """Run commands on many hosts at once over one reused SSH connection per host.
 
+(Over 400 lines on purpose: the login pacing, the channel places and the command streaming
+share one per-host state, the connection; split apart, each would reach into the others.)
+
     async with SshSession(targets, sink=print) as ssh:
         result = await ssh.run("uptime", step="uptime")
         if not result.ok:
@@ -128,21 +131,21 @@ class HostWork:
         return self.target.name
 
     def line(self, text: str, stream: Stream = Stream.INFO) -> None:
-        self.session._emit(self.sink, ProgressEvent(self.name, self.step, stream, self.session._scrub(text)))
+        self.session.host_line(self, text, stream)
 
     async def connection(self) -> asyncssh.SSHClientConnection:
-        return await self.session._connection(self.name, self)
+        return await self.session.host_connection(self)
 
     def channel(self):
         """Async context manager holding one of this connection's channel places."""
-        return self.session._channel_slot(self.name)
+        return self.session.channel_slot(self.name)
 
     async def exec(self, command: str, *, timeout=_UNSET, input: Optional[str] = None,
                    echo: bool = True) -> tuple[Optional[int], Optional[str]]:
         """Run `command`, streaming its lines as events (unless `echo` is False) and keeping them
         in this host's stdout/stderr; returns (exit status, exit signal)."""
         conn = await self.connection()
-        return await self.session._exec(self, conn, command, timeout, input, echo, self.stdout, self.stderr)
+        return await self.session.exec_command(self, conn, command, timeout, input, echo, self.stdout, self.stderr)
 
     async def capture(self, command: str, *, timeout=_UNSET,
                       input: Optional[str] = None) -> tuple[Optional[int], str, str]:
@@ -150,7 +153,7 @@ class HostWork:
         conn = await self.connection()
         out: list[str] = []
         err: list[str] = []
-        status, signal = await self.session._exec(self, conn, command, timeout, input, False, out, err)
+        status, signal = await self.session.exec_command(self, conn, command, timeout, input, False, out, err)
         if signal is not None:
             raise SshHostError(self.name, f"{command.split()[0]} was killed by signal {signal}")
         return status, _joined(out), _joined(err)
@@ -385,8 +388,15 @@ class SshSession:
                                        exit_status=result.exit_status, duration=duration))
         return result
 
-    async def _connection(self, name: str, work: HostWork) -> asyncssh.SSHClientConnection:
-        host = self._hosts[name]
+    # -- what a per-host job (HostWork) works through ---------------------------------------
+
+    def host_line(self, work: HostWork, text: str, stream: Stream = Stream.INFO) -> None:
+        """Report one line of `work`'s host as an event, the password scrubbed out."""
+        self._emit(work.sink, ProgressEvent(work.name, work.step, stream, self._scrub(text)))
+
+    async def host_connection(self, work: HostWork) -> asyncssh.SSHClientConnection:
+        """The connection to `work`'s host, opened once and shared by its commands."""
+        host = self._hosts[work.name]
         if host.conn is not None and not host.conn.is_closed():
             return host.conn
         host.conn = None
@@ -465,13 +475,15 @@ class SshSession:
         return ("unidentified",)
 
     @asynccontextmanager
-    async def _channel_slot(self, name: str) -> AsyncIterator[None]:
+    async def channel_slot(self, name: str) -> AsyncIterator[None]:
+        """Holds one of the channel places of host `name`'s connection."""
         async with self._hosts[name].channels:
             yield
 
-    async def _exec(self, work: HostWork, conn: asyncssh.SSHClientConnection, command: str, timeout,
-                    input: Optional[str], echo: bool, out: list[str],
-                    err: list[str]) -> tuple[Optional[int], Optional[str]]:
+    async def exec_command(self, work: HostWork, conn: asyncssh.SSHClientConnection, command: str, timeout,
+                           input: Optional[str], echo: bool, out: list[str],
+                           err: list[str]) -> tuple[Optional[int], Optional[str]]:
+        """Run `command` for `work`: lines into `out`/`err` (and events when `echo`); (status, signal)."""
         if timeout is _UNSET:
             timeout = self.limits.timeout_for(work.step)
         loop = asyncio.get_running_loop()
@@ -510,7 +522,7 @@ class SshSession:
     async def _exec_channel(self, work: HostWork, conn: asyncssh.SSHClientConnection, command: str, timeout,
                             input: Optional[str], on_line, done: asyncio.Future) -> tuple[Optional[int], Optional[str]]:
         name, step = work.name, work.step
-        async with self._channel_slot(name):
+        async with self.channel_slot(name):
             try:
                 chan, session = await conn.create_session(lambda: _LineSession(on_line, done), command,
                                                           encoding="utf-8", errors="replace")

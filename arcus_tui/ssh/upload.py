@@ -1,5 +1,8 @@
 """Upload a file, a directory or a tarball to every host's install directory over SFTP, all hosts at once.
 
+(Over 400 lines on purpose: one exchange per host, compare checksums, write beside and rename,
+unpack, whose steps share the open SFTP channel and the list of what changed.)
+
 - A file goes to `<dest>/<its name>`; a directory's contents go under `<dest>/`
   (like `rsync src/ dest/`); a tarball (`.tar`, `.tar.gz`, `.tgz`, `.tar.bz2`, `.tar.xz`)
   is uploaded to `<dest>/.arcus-tui/` and unpacked into `<dest>`.

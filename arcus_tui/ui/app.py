@@ -1,16 +1,22 @@
 """The Textual application and `run_app`, the entry `arcus-tui [FILE]` calls.
 
-The app shows what the engine gives it: the `Cluster` of the cluster file, the progress
-of its runs (owned by the app's `RunController`, `ui/runs.py`, so that they outlive any
-pane), the registry tree and the monitor's readings. The panes make their own reads in
-workers; the app makes no SSH or ZooKeeper call itself.
+`ArcusApp` holds what one run of the app shares: the `AppContext` (cluster file, read-only
+mode, SSH paths, the live monitor feed), the runs (`RunController`, `ui/runs.py`, so that a
+setup outlives the pane that shows it), the themes, and the app-wide actions (help; quit,
+which asks first when a run or unsaved edits would be lost). Its screen is `MainScreen`,
+the numbered tabs. The app makes no SSH or ZooKeeper call itself: the panes read in
+workers, the monitor feed connects only while a tab watches it, and the app closes the
+feed's sessions when it ends.
+
+`run_app` checks the cluster file and the theme before the full screen starts, so that
+their errors stay readable on the terminal.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 
 from textual.app import App
 from textual.binding import Binding
@@ -22,7 +28,9 @@ from arcus_tui.monitor.live import live_monitor
 from arcus_tui.package.inspect import add_package_problems
 from arcus_tui.ssh.paths import SshPaths
 
+from .commands import ArcusCommands
 from .context import AppContext
+from .keymap import KeymapError, read_user_keymap
 from .runs import RunController
 from .screens.edit_prompts import ConfirmScreen
 from .screens.help import HelpScreen
@@ -30,7 +38,7 @@ from .screens.main import MainScreen
 from .themes import ThemeSet, UnknownThemeError, load_themes
 
 EXIT_USAGE = 2
-"""Exit code when arcus-tui cannot start: a bad cluster file or an unknown theme."""
+"""Exit code when arcus-tui cannot start: a bad cluster file, an unknown theme or a bad keymap."""
 
 
 def app_title(cluster: Optional[Cluster], read_only: bool) -> str:
@@ -47,10 +55,11 @@ class ArcusApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "arcus-tui"
+    COMMANDS = App.COMMANDS | {ArcusCommands}  # ctrl+p: every action by name (ui/commands.py)
 
     BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
     def __init__(
@@ -65,10 +74,12 @@ class ArcusApp(App[None]):
         ssh_paths: Optional[SshPaths] = None,
         probe: bool = False,
         monitor: Optional[MonitorFeed] = None,
+        keymap: Optional[Mapping[str, str]] = None,
     ) -> None:
         """`theme_name` None picks the default theme; an unknown one raises `UnknownThemeError`.
 
         `notices` are warnings to show once the app is up (e.g. cluster-file warnings).
+        `keymap` rebinds keys: binding id -> keys (ui/keymap.py).
         """
         self.themes = themes if themes is not None else load_themes()
         start_theme = self.themes.resolve(theme_name)
@@ -82,6 +93,8 @@ class ArcusApp(App[None]):
         for theme in self.themes.themes.values():
             self.register_theme(theme)
         self.theme = start_theme
+        self.keymap = dict(keymap or {})
+        self.set_keymap(self.keymap)
         self.title = app_title(cluster, read_only)
         self.sub_title = path or ""
 
@@ -129,10 +142,10 @@ class ArcusApp(App[None]):
 
 
 def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] = None,
-            ssh_dir: Optional[str] = None) -> int:
+            ssh_dir: Optional[str] = None, keymap: Optional[str] = None) -> int:
     """Run the TUI on the cluster file `path` (None: no file yet); returns the exit code.
 
-    A cluster file with errors, or an unknown theme, is reported on stderr as
+    A cluster file with errors, an unknown theme or a bad keymap file is reported on stderr as
     plain lines (`FILE:LINE: message` for the file) and returns 2 without
     starting the full-screen app, so the message stays on the terminal.
     """
@@ -140,6 +153,11 @@ def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] =
     try:
         themes.resolve(theme)
     except UnknownThemeError as error:
+        print(f"arcus-tui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        keys = read_user_keymap(keymap)
+    except KeymapError as error:
         print(f"arcus-tui: {error}", file=sys.stderr)
         return EXIT_USAGE
     cluster = None
@@ -164,6 +182,6 @@ def run_app(path: Optional[str], read_only: bool = False, theme: Optional[str] =
     ssh_paths = SshPaths.under(ssh_dir) if ssh_dir else SshPaths()
     monitor = live_monitor(cluster, ssh_paths) if cluster is not None else None  # connects nothing until watched
     app = ArcusApp(cluster, path, read_only, theme, themes=themes, notices=notices, ssh_paths=ssh_paths,
-                   probe=True, monitor=monitor)
+                   probe=True, monitor=monitor, keymap=keys)
     app.run()
     return app.return_code or 0

@@ -57,7 +57,7 @@ async def _ask_and_run(pane: "SetupPane", role: str) -> None:
 
     def confirmed(yes: Optional[bool]) -> None:
         if yes:
-            pane._launch(kind, plan, None)
+            pane.launch(kind, plan, None)
         else:
             pane.notify(f"{title} not confirmed: nothing was changed.")
 

@@ -3,7 +3,6 @@ per node, per host and in total (like arcus_cmd.py -i), from each node's `stats`
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from arcus_tui.monitor.capacity import CapacityReport, GroupCapacity, NodeCapacity, collect_capacity
@@ -11,7 +10,7 @@ from arcus_tui.monitor.memcached_stats import DEFAULT_TIMEOUT, human_bytes
 from arcus_tui.text import printable
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .node_choice import add_node_verb_options, chosen_nodes
+from .node_choice import add_node_verb_options, read_chosen_nodes
 
 
 def add_parser(subparsers) -> None:
@@ -44,11 +43,10 @@ def print_report(report: CapacityReport) -> None:
 
 
 def run(args) -> int:
-    chosen = chosen_nodes(args)
-    if chosen is None:
+    read = read_chosen_nodes(args, collect_capacity)
+    if read is None:
         return EXIT_USAGE
-    cluster, endpoints = chosen
-    report = asyncio.run(collect_capacity(cluster, endpoints, timeout=args.timeout))
+    _, report = read
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -34,6 +34,11 @@ def add_cluster_argument(parser) -> None:
     parser.add_argument("cluster_file", metavar="FILE", help="cluster file (TOML)")
 
 
+def add_key_type_argument(parser) -> None:
+    """The type of the gateway key that setup makes when there is none."""
+    parser.add_argument("--key-type", choices=("ed25519", "rsa"), default="ed25519")
+
+
 def positive(convert: Callable[[str], float], what: str, *, limit: float = float("inf")):
     """An argparse type: `convert(text)` when it is above 0 (and below `limit`), else an error
     naming `what` ("a positive number of seconds")."""

@@ -15,6 +15,7 @@ from typing import Optional
 from arcus_tui.deploy.audit import AuditTrail
 from arcus_tui.deploy.live_changes import change_lines, registered_diff
 from arcus_tui.deploy.plan import Plan, PlanOptions, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.recipes import teardown_phrase
 from arcus_tui.deploy.registry_steps import services_sharing_ensemble, shared_ensemble_refusal
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.deploy.shrink import retiring_nodes, unreachable_refusal
@@ -25,7 +26,7 @@ from arcus_tui.zk.registry import ANY_NODE
 from arcus_tui.zk.session import RegistryError
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .common import add_cluster_argument, load_or_report, positive_seconds
+from .common import add_cluster_argument, add_key_type_argument, load_or_report, positive_seconds
 from .console import (
     EventPrinter,
     confirm,
@@ -69,7 +70,7 @@ def add_parser(subparsers) -> None:
     setup = subparsers.add_parser("setup", help="the whole guided setup, from the SSH key to every node online")
     _common_options(setup)
     setup.add_argument("--password-file", metavar="F", help="SSH password for copying the key (first line of F)")
-    setup.add_argument("--key-type", choices=("ed25519", "rsa"), default="ed25519")
+    add_key_type_argument(setup)
     setup.set_defaults(run=run_setup)
 
     for verb, steps, text in (("start", START_STEPS, "start"), ("stop", STOP_STEPS, "stop")):
@@ -279,7 +280,7 @@ def run_unregister(args) -> int:
     steps = {StepId.UNREGISTER} | ({StepId.MEMCACHED_STOP} if args.stop_nodes else set())
     plan = teardown_plan(cluster).subset(steps)
     print_effects("This will:", plan.effects())
-    expected = f"Delete {cluster.service_code}"
+    expected = teardown_phrase(cluster.service_code)
     if not args.yes and not confirm(f"This removes service code {cluster.service_code} from ZooKeeper. "
                                     f"Type '{expected}' to go on:", expected=expected):
         print(f"not confirmed: type '{expected}' or pass --yes", file=sys.stderr)

@@ -17,7 +17,7 @@ from arcus_tui.deploy.live_config import DEFAULT_TIMEOUT, LiveConfigPlan, apply_
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .console import EventPrinter, confirm, interactive
-from .node_choice import add_node_verb_options, chosen_nodes
+from .node_choice import add_node_verb_options, read_chosen_nodes
 
 
 def add_parser(subparsers) -> None:
@@ -43,11 +43,10 @@ def _settled(plan: LiveConfigPlan) -> int:
 
 
 def run(args) -> int:
-    chosen = chosen_nodes(args)
-    if chosen is None:
+    read = read_chosen_nodes(args, read_plan)
+    if read is None:
         return EXIT_USAGE
-    cluster, endpoints = chosen
-    plan = asyncio.run(read_plan(cluster, endpoints, timeout=args.timeout))
+    cluster, plan = read
     out = sys.stderr if args.json else sys.stdout
     for line in plan.describe(args.cluster_file):
         print(line, file=out)

@@ -3,13 +3,16 @@ the file, `--node` to narrow it, `--json` and a per-node timeout."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from typing import Optional, Sequence
+from typing import Awaitable, Callable, Optional, Sequence, TypeVar
 
 from arcus_tui.model import Cluster
 from arcus_tui.text import printable
 
 from .common import add_cluster_argument, load_or_report
+
+T = TypeVar("T")
 
 
 def add_node_verb_options(parser, timeout: float, timeout_help: str = "seconds per node") -> None:
@@ -41,3 +44,13 @@ def chosen_nodes(args) -> Optional[tuple[Cluster, list[str]]]:
         return None
     endpoints = selected_endpoints(cluster, args.node)
     return None if endpoints is None else (cluster, endpoints)
+
+
+def read_chosen_nodes(args, read: Callable[..., Awaitable[T]]) -> Optional[tuple[Cluster, T]]:
+    """The cluster and what `read(cluster, endpoints, timeout=args.timeout)` gave on the nodes
+    `--node` chose; None after saying why there are none to read."""
+    chosen = chosen_nodes(args)
+    if chosen is None:
+        return None
+    cluster, endpoints = chosen
+    return cluster, asyncio.run(read(cluster, endpoints, timeout=args.timeout))

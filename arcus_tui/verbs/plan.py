@@ -5,14 +5,14 @@ from __future__ import annotations
 from arcus_tui.deploy.plan import PlanOptions, setup_plan, teardown_plan
 
 from . import EXIT_OK, EXIT_USAGE
-from .common import add_cluster_argument, load_or_report
+from .common import add_cluster_argument, add_key_type_argument, load_or_report
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("plan", help="print what setup (or teardown) would run on each host")
     add_cluster_argument(parser)
     parser.add_argument("--teardown", action="store_true", help="the way back: stop, unregister, stop ZooKeeper")
-    parser.add_argument("--key-type", choices=("ed25519", "rsa"), default="ed25519")
+    add_key_type_argument(parser)
     parser.set_defaults(run=run)
 
 

@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("sandbox", help="practice hosts on this machine (loopback only)")
     actions = parser.add_subparsers(dest="sandbox_action", required=True, metavar="up|down|password|destroy")
     up = actions.add_parser("up", help="start practice hosts and write a cluster file for them")
-    up.add_argument("--hosts", type=int, default=3, help="how many practice hosts (default 3, like the guide)")
+    up.add_argument("--hosts", type=int, default=3, help="how many practice hosts (default 3, the co-located layout of ARCUS's deployment guide)")
     up.add_argument("--show-password", action="store_true",
                     help="also print the practice logins' password (random for each sandbox; "
                          "`arcus-tui sandbox password` prints it any time)")

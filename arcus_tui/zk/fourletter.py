@@ -1,4 +1,4 @@
-"""ZooKeeper health over the client port: the four-letter words (arcus-reference.md §5).
+"""ZooKeeper health over the client port: the four-letter words (docs/arcus.md#four-letter-words).
 
 `srvr`, `ruok`, `mntr` on asyncio streams, every connect/read bounded by a timeout,
 and `wait_for_quorum`, which polls `srvr` (not `stat`: the old tool's `stat` check

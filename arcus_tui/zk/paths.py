@@ -1,4 +1,4 @@
-"""The ARCUS znode layout (arcus-reference.md §3), as names and small functions.
+"""The ARCUS znode layout (docs/arcus.md#the-znode-layout), as names and small functions.
 
 Base layout, written by `arcus.sh zookeeper init` / `memcached register` and read by
 arcus-memcached (`arcus_zk.c`) and every ARCUS client::

@@ -1,4 +1,4 @@
-"""ARCUS registry writes: init, register, unregister (arcus-reference.md §3).
+"""ARCUS registry writes: init, register, unregister (docs/arcus.md#init-register-and-unregister).
 
 Each is ONE ZooKeeper multi-op transaction built from what is there now, with the
 semantics of naver/arcus `scripts/lib/zk.py` (`init_structure`,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Optional, Sequence
 
 from arcus_tui import netguard
+from arcus_tui.read_only import ReadOnlyError
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
     ConnectionClosedError,
@@ -44,8 +45,8 @@ class RegistryError(RuntimeError):
     """A registry operation could not be done; the message says why, for an operator."""
 
 
-class ReadOnlyError(RegistryError):
-    """A write was attempted through a read-only session."""
+class RegistryReadOnlyError(ReadOnlyError, RegistryError):
+    """A write was attempted through a read-only registry session."""
 
 
 class RegistryConnectionError(RegistryError):
@@ -138,7 +139,7 @@ class RegistrySession:
     @classmethod
     def connect(
         cls,
-        hosts: str,
+        connect_string: str,
         *,
         read_only: bool = False,
         timeout: float = DEFAULT_CONNECT_TIMEOUT,
@@ -146,14 +147,14 @@ class RegistrySession:
         op_timeout: float = DEFAULT_OP_TIMEOUT,
     ) -> "RegistrySession":
         """Connect to an ensemble string ``host:port,host:port`` within ``timeout`` s."""
-        if not hosts or not hosts.strip():
+        if not connect_string or not connect_string.strip():
             raise RegistryConnectionError("no ZooKeeper ensemble given")
-        for member in hosts.split("/", 1)[0].split(","):
+        for member in connect_string.split("/", 1)[0].split(","):
             try:
                 netguard.check(member.strip().rsplit(":", 1)[0])
             except netguard.NonLoopbackTarget as error:
                 raise RegistryConnectionError(str(error)) from None
-        client = KazooClient(hosts=hosts, timeout=session_timeout)
+        client = KazooClient(hosts=connect_string, timeout=session_timeout)
         try:
             client.start(timeout=timeout)
         except Exception as exc:  # kazoo raises its handler's timeout exception
@@ -163,7 +164,7 @@ class RegistrySession:
             except Exception:  # pragma: no cover - best effort cleanup
                 pass
             raise RegistryConnectionError(
-                f"could not connect to ZooKeeper {hosts} within {timeout:g} s: {exc}"
+                f"could not connect to ZooKeeper {connect_string} within {timeout:g} s: {exc}"
             ) from exc
         return cls(client, read_only=read_only, op_timeout=op_timeout, owns_client=True)
 
@@ -260,7 +261,7 @@ class RegistrySession:
         """Raise `ReadOnlyError` now if this session may not write (engine steps call
         this first, so a read-only run refuses even a write that would be a no-op)."""
         if self._read_only:
-            raise ReadOnlyError(f"read-only session: refusing to {what}")
+            raise RegistryReadOnlyError(f"read-only session: refusing to {what}")
         if self._closed:
             raise RegistryError(f"session is closed: cannot {what}")
 
@@ -365,6 +366,7 @@ __all__ = [
     "CommitOutcomeUnknown",
     "KazooException",
     "ReadOnlyError",
+    "RegistryReadOnlyError",
     "RegistryConnectionError",
     "RegistryError",
     "RegistrySession",

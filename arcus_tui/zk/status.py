@@ -1,4 +1,4 @@
-"""Service status as `arcus.sh memcached list / listall` computes it (arcus-reference.md §3).
+"""Service status as `arcus.sh memcached list / listall` computes it (docs/arcus.md#service-status).
 
 *static* = the ``ip:port`` mapping znodes that name the service; *current* = the
 children of ``cache_list/<svc>`` cut at the first ``-``::
@@ -12,8 +12,8 @@ Service status: ``OK`` when every static node is online, ``DOWN`` when none is,
 nothing, and that is also what the old tool prints for it (its check is
 ``offline + undefined == total`` with total 0). Undefined nodes are reported
 but do not change the status (the old tool's ``listall`` counts them against the
-total, which can call a fully online service DOWN; §3 defines the status by
-online/offline only).
+total, which can call a fully online service DOWN; we decide by online and
+offline only).
 
 The pure functions come first (no ZooKeeper); the readers at the bottom fetch the
 two sets for one service or for every child of ``/arcus/cache_list``, and also

@@ -1,10 +1,9 @@
-"""What the end-to-end tests on the practice sandbox share: the CLI in-process, bounded waits,
-and the ARCUS processes a practice login runs, found by /proc."""
+"""What the end-to-end tests on the practice sandbox share: the CLI in-process and the ARCUS
+processes a practice login runs, found by /proc. (Bounded waits: `tests/waits.py`.)"""
 
 from __future__ import annotations
 
 import os
-import time
 from typing import Iterator
 
 from arcus_tui.cli import main
@@ -14,16 +13,6 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def cmdlines() -> Iterator[tuple[int, list[str]]]:

@@ -1,4 +1,4 @@
-"""Faults, end to end on the practice sandbox (issue 8): the gateway killed mid-setup, the
+"""Faults, end to end on the practice sandbox: the gateway killed mid-setup, the
 quorum lost before register, a host whose command hangs, and a wrong SSH password. Real
 parts only (OpenSSH, the bundled ZooKeeper, the real arcus-memcached); every wait is bounded.
 
@@ -24,7 +24,8 @@ from arcus_tui.deploy.plan import StepId, setup_plan
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import HostState
 from arcus_tui.ssh.paths import SshPaths
-from tests.e2e.sandbox_checks import cmdlines, cli, node_processes, wait_until
+from tests.e2e.sandbox_checks import cmdlines, cli, node_processes
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(420)  # the fixture may first wait for the practice hosts to be free
 

@@ -13,8 +13,9 @@ from kazoo.client import KazooClient
 from arcus_tui.model.toml_writer import dump_cluster
 from tests.e2e import client_load
 from tests.e2e.arcus_client import client_dir, exercise
-from tests.e2e.sandbox_checks import cli, node_processes, wait_until
+from tests.e2e.sandbox_checks import cli, node_processes
 from tests.infra.require import missing
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(420)
 

@@ -18,8 +18,9 @@ import pytest
 from arcus_tui.zk.fourletter import member_address
 from tests.e2e import client_load
 from tests.e2e.arcus_client import client_dir
-from tests.e2e.sandbox_checks import cli, cmdlines, node_processes, wait_until
+from tests.e2e.sandbox_checks import cli, cmdlines, node_processes
 from tests.infra.require import missing
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(600)
 

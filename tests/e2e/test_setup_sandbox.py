@@ -23,8 +23,9 @@ from arcus_tui.monitor.memcached_stats import fetch_stats
 from arcus_tui.sandbox.practice_hosts import load_state, stop_hosts
 from arcus_tui.ssh.paths import SshPaths
 from tests.e2e.arcus_client import client_dir, exercise
-from tests.e2e.sandbox_checks import cli, node_processes, wait_until
+from tests.e2e.sandbox_checks import cli, node_processes
 from tests.infra.require import missing
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(420)
 

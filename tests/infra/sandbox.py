@@ -42,7 +42,8 @@ class Sandbox:
 
 @pytest.fixture(scope="session")
 def practice_sandbox(tmp_path_factory, arcus_package) -> Iterator[Sandbox]:
-    from arcus_tui.sandbox.practice_hosts import SSH_PORT, listening
+    from arcus_tui.localhost import listening
+    from arcus_tui.sandbox.practice_hosts import SSH_PORT
     from arcus_tui.sandbox.sandbox import exclusive_use, sandbox_down, sandbox_up
 
     if os.geteuid() != 0:

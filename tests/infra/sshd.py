@@ -20,7 +20,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Iterator, Optional
 
 import pytest
 
+from arcus_tui.localhost import command_line, ensure_login, process_alive
 from arcus_tui.sandbox.locks import LockTimeout, held
 from arcus_tui.sandbox.sshd import RunningSshd, SshdError, start_sshd
 from arcus_tui.ssh import HostTarget, SshPaths
@@ -93,18 +93,12 @@ class RealSshd:
 
 
 def _ensure_user(user: str, password: str) -> pwd.struct_passwd:
-    try:
-        entry = pwd.getpwnam(user)
-    except KeyError:
-        home = Path("/home") / user
-        subprocess.run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash",
-                        "--comment", "arcus-tui test login", user], check=True, capture_output=True)
-        entry = pwd.getpwnam(user)
+    entry = ensure_login(user, home=f"/home/{user}", comment="arcus-tui test login", password=password,
+                         shell="/bin/bash", create_home=False)
     home = Path(entry.pw_dir)
     home.mkdir(mode=0o755, parents=True, exist_ok=True)
     os.chown(home, entry.pw_uid, entry.pw_gid)
     os.chmod(home, 0o755)  # StrictModes: not group/world writable
-    subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True)
     return entry
 
 
@@ -112,14 +106,13 @@ def _stop_stale(pidfile: Path, config: Path) -> None:
     """Stop a daemon a killed earlier run left behind, by the PID it recorded (only if it is ours)."""
     try:
         pid = int(pidfile.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ValueError):
         return
-    if str(config).encode() not in cmdline:
+    if f" {config} " not in f" {command_line(pid) or ''} ":
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+    while time.monotonic() < deadline and process_alive(pid):
         time.sleep(0.05)
 
 

@@ -2,7 +2,7 @@
 
 Members on 127.0.2.1-3 (client 2181, quorum 2888, election 3888; 127.0.1.x and
 ports 2022/2222 belong to other fixtures), started by
-`arcus_tui.sandbox.local_zookeeper.LocalEnsemble` from Debian's `zookeeper`
+`tests.infra.local_zookeeper.LocalEnsemble` from Debian's `zookeeper`
 package, waited for until one leader and two followers answer `srvr`, and
 stopped by their pidfiles at the end. The state lives in a fixed directory so a
 run that was killed leaves pidfiles the next run uses to stop its leftovers.
@@ -36,7 +36,7 @@ BASE_DIR = Path(os.environ.get("ARCUS_TUI_TEST_ZK_DIR", Path(tempfile.gettempdir
 
 @dataclass(frozen=True)
 class ZooKeeperEnsemble:
-    ensemble: "object"  # arcus_tui.sandbox.local_zookeeper.LocalEnsemble
+    ensemble: "object"  # tests.infra.local_zookeeper.LocalEnsemble
     hosts: str  # "127.0.2.1:2181,127.0.2.2:2181,127.0.2.3:2181"
     members: tuple[str, ...]
     quorum: "object"  # arcus_tui.zk.fourletter.QuorumResult of the start
@@ -58,7 +58,7 @@ def _clean(client) -> None:
 
 @pytest.fixture(scope="session")
 def zookeeper_ensemble() -> Iterator[ZooKeeperEnsemble]:
-    from arcus_tui.sandbox.local_zookeeper import DEFAULT_ZK_HOME, LocalEnsemble, zookeeper_installed
+    from tests.infra.local_zookeeper import DEFAULT_ZK_HOME, LocalEnsemble, zookeeper_installed
 
     zk_home = Path(os.environ.get("ARCUS_TUI_ZK_HOME", DEFAULT_ZK_HOME))  # e.g. an upstream tarball
     problem = zookeeper_installed(zk_home)

@@ -27,6 +27,7 @@ from arcus_tui.cli import main
 from arcus_tui.monitor.cloud_events import CloudEventStream, EventKind, Source
 from arcus_tui.zk.client_list import read_client_list
 from arcus_tui.zk.session import ReadOnlyError, RegistrySession
+from tests.unit.cluster_texts import cluster_text, host_table
 
 pytestmark = pytest.mark.zookeeper
 
@@ -147,10 +148,9 @@ def test_read_client_list_parses_java_c_and_unknown_entries(zk_hosts, zk_client)
 
 
 def cluster_file(tmp_path: Path, zk_hosts: str, service: str = SERVICE) -> Path:
-    servers = ", ".join(f'"{member}"' for member in zk_hosts.split(","))
     path = tmp_path / f"{service}.toml"
-    path.write_text(f'[cluster]\nservice_code = "{service}"\n\n[zookeeper]\nservers = [{servers}]\n\n'
-                    '[[host]]\nname = "cache001"\naddress = "127.0.1.1"\nmemcached = [11211]\n')
+    path.write_text(cluster_text(service, [host_table("cache001", "127.0.1.1")], user=None,
+                                 servers=zk_hosts.split(",")))
     return path
 
 
@@ -235,9 +235,10 @@ def test_events_follow_prints_live_events_and_ctrl_c_ends_it_cleanly(zk_hosts, z
 @pytest.mark.timeout(1800)  # the first session compiles the package (about 30 s on 2 cores)
 def test_a_real_arcus_memcached_joining_leaving_and_rejoining(arcus_package, zk_hosts, zk_client, tmp_path):
     """The real daemon writes its own entry and its own log line: both are read as it writes them."""
-    from tests.integration.test_package_build_real import free_port, host_env, stop
+    from arcus_tui.localhost import free_port
+    from tests.integration.test_package_build_real import host_env, stop
 
-    port = free_port()
+    port = free_port("127.0.0.1")
     endpoint = f"127.0.0.1:{port}"
     zk_client.create(f"/arcus/cache_server_mapping/{endpoint}/{SERVICE}", makepath=True)
     zk_client.create(f"/arcus/cache_list/{SERVICE}", makepath=True)
@@ -297,6 +298,7 @@ async def test_the_events_tab_of_the_read_only_app_follows_a_node_and_a_client(z
 
     from arcus_tui.model import Cluster, Host, MemcachedNode, ZooKeeperSettings
     from arcus_tui.ui.app import ArcusApp
+    from tests.unit.ui_waits import until
 
     register(zk_client)
     cluster = Cluster(service_code=SERVICE, zookeeper=ZooKeeperSettings(servers=tuple(zk_hosts.split(","))),
@@ -309,22 +311,16 @@ async def test_the_events_tab_of_the_read_only_app_follows_a_node_and_a_client(z
             pane = app.screen.query_one(TabbedContent).active_pane.query_one("EventsPane")
             table, clients = pane.query_one("#ev-table", DataTable), pane.query_one("#ev-clients", DataTable)
 
-            async def until(predicate, what):
-                deadline = time.monotonic() + WAIT
-                while not predicate():
-                    assert time.monotonic() < deadline, f"not within {WAIT} s: {what} ({pane.state} {pane.error})"
-                    await pilot.pause(0.05)
-
-            await until(lambda: pane.state == "connected", "connected")
+            await until(pilot, lambda: pane.state == "connected", "connected", WAIT)
             join(node, N1, "cache001")
-            await until(lambda: table.row_count == 1, "the join drawn")
+            await until(pilot, lambda: table.row_count == 1, "the join drawn", WAIT)
             assert [c.plain for c in table.get_row_at(0)][1:4] == ["joined", N1, "cache001"]
             node.stop()
-            await until(lambda: table.row_count == 2, "the leave drawn")
+            await until(pilot, lambda: table.row_count == 2, "the leave drawn", WAIT)
             assert [c.plain for c in table.get_row_at(0)][1:3] == ["left", N1]  # newest first
             zk_client.create(f"/arcus/client_list/{SERVICE}/web_127.0.0.1_2_c_1.10.2_20261203010203_abc",
                              ephemeral=True)
-            await until(lambda: clients.row_count == 1, "the client drawn")
+            await until(pilot, lambda: clients.row_count == 1, "the client drawn", WAIT)
             assert [c.plain for c in clients.get_row_at(0)][:3] == ["web", "127.0.0.1", "c"]
             with pytest.raises(ReadOnlyError):
                 pane.source.session.create(f"/arcus/cache_list/{SERVICE}/x")

@@ -21,9 +21,7 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +29,7 @@ import pytest
 
 from arcus_tui.cli import main
 from arcus_tui.deploy.live_config import apply_plan, read_plan
+from arcus_tui.localhost import free_port, wait_listening
 from arcus_tui.model import Cluster, Host, MemcachedNode
 from arcus_tui.model.arcus_json import export_arcus
 from arcus_tui.model.cluster import NodeSettings, ZooKeeperSettings
@@ -39,6 +38,7 @@ from arcus_tui.monitor.capacity import collect_capacity
 from arcus_tui.monitor.memcached_stats import fetch_stats
 from arcus_tui.zk import paths
 from arcus_tui.zk.registry import init_arcus, nodes_from_cluster_json, register, registration_diff
+from tests.unit.cluster_texts import cluster_text, host_table
 
 pytestmark = pytest.mark.memcached
 
@@ -47,23 +47,10 @@ SERVICE = "live-config"
 START = NodeSettings(threads=2, memlimit=64, connections=100)
 
 
-def free_port(address: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
-
-
-def wait_listening(address: str, port: int, process: subprocess.Popen, log: Path, deadline: float = 15.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f"memcached exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection((address, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"memcached did not listen on {address}:{port} within {deadline} s")
+def exited(process: subprocess.Popen, log: Path):
+    if process.poll() is None:
+        return None
+    return f"memcached exited with {process.returncode}: {log.read_text()[-2000:]}"
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -94,7 +81,7 @@ def daemons(arcus_package, tmp_path):
                 process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                            cwd=tmp_path)
             started.append(process)
-            wait_listening(address, port, process, log)
+            wait_listening(address, port, lambda: exited(process, log), deadline=15.0)
             endpoints.append(f"{address}:{port}")
         yield endpoints
     finally:
@@ -171,10 +158,9 @@ def test_maxconns_over_the_open_files_limit_is_refused_and_needs_a_restart(daemo
 
 def test_mc_runs_stats_on_both_nodes_and_refuses_a_write(daemons, tmp_path, capsys):
     cluster_file = tmp_path / "cluster.toml"
-    hosts = "\n".join(f'[[host]]\nname = "node{i}"\naddress = "{e.split(":")[0]}"\nmemcached = [{e.split(":")[1]}]\n'
-                      for i, e in enumerate(daemons, start=1))
-    cluster_file.write_text(f'[cluster]\nservice_code = "{SERVICE}"\nuser = "arcus"\n\n'
-                            f'[zookeeper]\nservers = ["127.0.2.1:2181"]\n\n{hosts}')
+    hosts = [host_table(f"node{i}", e.split(":")[0], memcached=[int(e.split(":")[1])])
+             for i, e in enumerate(daemons, start=1)]
+    cluster_file.write_text(cluster_text(SERVICE, hosts, servers=["127.0.2.1:2181"]))
     assert main(["mc", str(cluster_file), "--", "stats"]) == 0
     out = capsys.readouterr().out
     for endpoint in daemons:

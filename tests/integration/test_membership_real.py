@@ -7,18 +7,15 @@ import pytest
 
 from arcus_tui.deploy.membership_check import check_membership, membership_action
 from arcus_tui.events import HostState
-from arcus_tui.model import parse_cluster
 from arcus_tui.zk.session import RegistryError
+from tests.unit.cluster_texts import cluster_from_text, cluster_text, host_table
 
 pytestmark = pytest.mark.zookeeper
 
 
 def cluster_of(addresses):
-    hosts = "".join(f'\n[[host]]\nname = "zk{n}"\naddress = "{address}"\nzookeeper = true\nmemcached = [11211]\n'
-                    for n, address in enumerate(addresses, 1))
-    result = parse_cluster(f'[cluster]\nservice_code = "grow"\nuser = "arcus"\n{hosts}', "grow.toml")
-    assert result.ok, result.problems
-    return result.cluster
+    hosts = [host_table(f"zk{n}", address, zookeeper=True) for n, address in enumerate(addresses, 1)]
+    return cluster_from_text(cluster_text("grow", hosts), "grow.toml")
 
 
 async def test_the_running_members_agree_with_a_file_naming_them(zk_hosts):

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from arcus_tui import netguard
+from arcus_tui.localhost import free_port, wait_listening
 from arcus_tui.monitor.memcached_stats import (
     MemcachedStats,
     StatsClient,
@@ -35,23 +36,10 @@ ADDRESS = "127.0.5.1"
 MEMLIMIT_MB = 64
 
 
-def free_port(address: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
-
-
-def wait_listening(address: str, port: int, process: subprocess.Popen, deadline: float = 10.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f"memcached exited with {process.returncode}: {process.stderr.read()!r}")
-        try:
-            with socket.create_connection((address, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"memcached did not listen on {address}:{port} within {deadline} s")
+def _exited(process: subprocess.Popen):
+    if process.poll() is None:
+        return None
+    return f"memcached exited with {process.returncode}: {process.stderr.read()!r}"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +52,7 @@ def memcached():
         command += ["-u", "root"]  # memcached refuses to run as root without it
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_listening(ADDRESS, port, process)
+        wait_listening(ADDRESS, port, lambda: _exited(process), deadline=10.0)
         yield f"{ADDRESS}:{port}"
     finally:
         if process.poll() is None:

@@ -23,22 +23,17 @@ from arcus_tui.monitor.cloud_status import Process, Registry
 from arcus_tui.monitor.live import LiveMonitor
 from arcus_tui.monitor.memcached_stats import StatsUnavailable
 from arcus_tui.ssh import ensure_gateway_key
-from arcus_tui.zk.session import ReadOnlyError
+from arcus_tui.read_only import ReadOnlyError
+from tests.waits import wait_until_async
 
 SERVICE = "monitor-live"
 N1, N2 = "127.0.1.1:11211", "127.0.1.2:11211"
+WAIT = 10.0
+"""Seconds a watch or a poll has to show a change."""
 
 
 async def no_stats(endpoints):
     return {e: StatsUnavailable(e, "no memcached in this test") for e in endpoints}
-
-
-async def wait_for(predicate, what: str, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 @pytest.mark.zookeeper
@@ -53,7 +48,7 @@ async def test_one_read_only_session_and_watches_see_a_node_join_and_leave(zk_ho
     seen = []
     engine.subscribe(seen.append)
     try:
-        await wait_for(lambda: seen, "first poll")
+        await wait_until_async(lambda: seen, WAIT, "first poll")
         first = seen[-1]
         assert first.registry_connected
         assert [n.state.registry for n in first.nodes] == [Registry.OFFLINE, Registry.OFFLINE]
@@ -61,16 +56,18 @@ async def test_one_read_only_session_and_watches_see_a_node_join_and_leave(zk_ho
         assert session_id is not None
 
         zk_client.create(f"/arcus/cache_list/{SERVICE}/{N1}-a", ephemeral=True)
-        await wait_for(lambda: seen[-1].node(N1).state.registry is Registry.ONLINE, "the join, seen by the watch")
+        await wait_until_async(lambda: seen[-1].node(N1).state.registry is Registry.ONLINE, WAIT,
+                               "the join, seen by the watch")
         assert engine.polls == 1  # no poll: the watch told us
         assert seen[-1].service.online == (N1,)
 
         zk_client.delete(f"/arcus/cache_list/{SERVICE}/{N1}-a")
-        await wait_for(lambda: seen[-1].node(N1).state.registry is Registry.OFFLINE, "the leave")
+        await wait_until_async(lambda: seen[-1].node(N1).state.registry is Registry.OFFLINE, WAIT, "the leave")
         assert engine.polls == 1
 
         zk_client.create("/arcus/cache_list/another-svc")  # a new service: the root watch sees it
-        await wait_for(lambda: any(s.service_code == "another-svc" for s in seen[-1].services), "a new service")
+        await wait_until_async(lambda: any(s.service_code == "another-svc" for s in seen[-1].services), WAIT,
+                               "a new service")
 
         for _ in range(3):
             await engine.poll_once()

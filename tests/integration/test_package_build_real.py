@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from arcus_tui.deploy.zookeeper_config import render_zoo_cfg
+from arcus_tui.localhost import free_port, process_alive
+from arcus_tui.model import ZooKeeperSettings
 from arcus_tui.package import STAGES, cached_package
 from arcus_tui.package.build import BUILD_STEP
 from arcus_tui.package.bundle import HEARTBEAT_NOTE
@@ -30,12 +33,6 @@ ENGINE_MODULES = ("default_engine.so", "ascii_scrub.so", "syslog_logger.so")
 def host_env() -> dict[str, str]:
     """A host that never saw the build: nothing points the loader at any library directory."""
     return {key: value for key, value in os.environ.items() if key not in ("LD_LIBRARY_PATH", "LD_PRELOAD")}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def ask(port: int, request: bytes, expect: bytes, within: float = 30.0) -> bytes:
@@ -66,9 +63,7 @@ def stop(pid: int) -> None:
     except ProcessLookupError:
         return
     for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not process_alive(pid):
             return
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
@@ -119,7 +114,7 @@ def test_a_copy_elsewhere_loads_its_own_libraries_and_runs(arcus_package, reloca
 
 
 def test_the_copy_serves_arcus_collections(relocated, tmp_path):
-    port = free_port()
+    port = free_port("127.0.0.1")
     lib = relocated / "lib"
     argv = [str(relocated / "bin" / "memcached"), "-E", str(lib / "default_engine.so"),
             "-X", str(lib / "syslog_logger.so"), "-X", str(lib / "ascii_scrub.so"),
@@ -138,11 +133,10 @@ def test_the_copy_serves_arcus_collections(relocated, tmp_path):
 
 def test_the_bundled_zookeeper_runs_from_the_copy_and_logs_where_told(relocated, tmp_path):
     require_executable("java", "/usr/bin/java")
-    port = free_port()
+    port = free_port("127.0.0.1")
     config = relocated / "zookeeper" / "conf" / "zoo.cfg"
-    config.write_text("\n".join([
-        "tickTime=2000", f"dataDir={relocated / 'zookeeper' / 'data'}", f"clientPort={port}",
-        "clientPortAddress=127.0.0.1", "admin.enableServer=false", "4lw.commands.whitelist=*", ""]))
+    config.write_text(render_zoo_cfg(ZooKeeperSettings(client_port=port), str(relocated / "zookeeper" / "data"),
+                                     client_address="127.0.0.1", extra={"admin.enableServer": "false"}))
     logs, pidfile = tmp_path / "zk-logs", tmp_path / "zk.pid"
     env = {**host_env(), "ZOO_LOG_DIR": str(logs), "ZOOPIDFILE": str(pidfile)}
     started = subprocess.run([str(relocated / "zookeeper" / "bin" / "zkServer.sh"), "start", str(config)],

@@ -20,34 +20,25 @@ from arcus_tui.deploy.plan import REGISTRY, StepId, setup_plan
 from arcus_tui.deploy.probe import Finding, ProbeOptions, probe_setup
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import GATEWAY
-from arcus_tui.model import parse_cluster
 from arcus_tui.model.arcus_json import export_arcus
 from arcus_tui.ssh import Credentials, SshSession, ensure_gateway_key, upload
 from arcus_tui.ssh.target import targets_for
 from arcus_tui.zk.registry import ANY_NODE, init_arcus, nodes_from_cluster_json, register
+from tests.unit.cluster_texts import cluster_from_text, cluster_text, host_table
 
 pytestmark = pytest.mark.sshd
 
 UNUSED_ZK_PORT = 2991  # the hosts' own ensemble is never started here: nobody answers on it
 
 
-def cluster_text(real, *, zookeeper: str, package: str = "") -> str:
-    lines = ["[cluster]", 'service_code = "probe-cloud"', f'user = "{real.user}"', f"ssh_port = {real.port}"]
-    if package:
-        lines.append(f'package = "{package}"')
-    lines += ["", "[zookeeper]", zookeeper]
-    for index, (name, address) in enumerate(zip(real.names, real.addresses)):
-        lines += ["", "[[host]]", f'name = "{name}"', f'address = "{address}"',
-                  f'install_dir = "~/{name}/arcus"', f"memcached = [{11300 + index}]"]
-        if zookeeper.startswith("client_port"):
-            lines.append("zookeeper = true")
-    return "\n".join(lines) + "\n"
-
-
-def parsed(text: str):
-    result = parse_cluster(text, "probe.toml")
-    assert result.ok, [p.format("probe.toml") for p in result.problems]
-    return result.cluster
+def probe_cluster(real, *, servers: tuple[str, ...] = (), package: str = ""):
+    """The test sshd's hosts, one memcached node each; they run the ensemble unless `servers` names one."""
+    hosts = [host_table(name, address, install_dir=f"~/{name}/arcus", memcached=[11300 + index],
+                        zookeeper=not servers)
+             for index, (name, address) in enumerate(zip(real.names, real.addresses))]
+    text = cluster_text("probe-cloud", hosts, user=real.user, ssh_port=real.port, package=package or None,
+                        servers=servers, zookeeper=None if servers else {"client_port": UNUSED_ZK_PORT})
+    return cluster_from_text(text, "probe.toml")
 
 
 def snapshot(home: Path) -> dict[str, str]:
@@ -73,7 +64,7 @@ async def test_hosts_empty_then_configured_by_the_runner(sshd_hosts, tmp_path):
     real = sshd_hosts
     paths = real.gateway_paths(tmp_path / "gateway")
     package = package_dir(tmp_path)
-    cluster = parsed(cluster_text(real, zookeeper=f"client_port = {UNUSED_ZK_PORT}", package=str(package)))
+    cluster = probe_cluster(real, package=str(package))
     plan = setup_plan(cluster)
     options = ProbeOptions(ssh_paths=paths, timeout=10.0)
 
@@ -130,8 +121,7 @@ async def test_hosts_empty_then_configured_by_the_runner(sshd_hosts, tmp_path):
 async def test_registry_empty_then_registered(sshd_hosts, zk_hosts, zk_client, tmp_path):
     real = sshd_hosts
     paths = real.gateway_paths(tmp_path / "gateway")
-    servers = ", ".join(f'"{member}"' for member in zk_hosts.split(","))
-    cluster = parsed(cluster_text(real, zookeeper=f"servers = [{servers}]"))
+    cluster = probe_cluster(real, servers=tuple(zk_hosts.split(",")))
     plan = setup_plan(cluster)
     options = ProbeOptions(ssh_paths=paths, timeout=10.0)
     registry_steps = (StepId.ZOOKEEPER_INIT, StepId.REGISTER, StepId.MEMCACHED_ONLINE)

@@ -1,4 +1,4 @@
-"""Issue 8, items 4 and 5, against the real 3-member ZooKeeper (tests/infra/zookeeper.py):
+"""Registry safety against the real 3-member ZooKeeper (tests/infra/zookeeper.py):
 register's difference and consent, the check before an ensemble is stopped, and a
 connection lost while the register transaction is in flight.
 """
@@ -14,7 +14,6 @@ from arcus_tui.deploy.plan import REGISTRY, PlanOptions, StepId, setup_plan, tea
 from arcus_tui.deploy.registry_steps import RegistrySteps, services_sharing_ensemble
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.events import HostState
-from arcus_tui.model import parse_cluster
 from arcus_tui.model.arcus_json import export_arcus
 from arcus_tui.zk import paths
 from arcus_tui.zk.registry import (
@@ -29,6 +28,7 @@ from arcus_tui.zk.session import CommitOutcomeUnknown
 
 from tests.integration.test_zk_registry import cluster as arcus_json
 from tests.integration.test_zk_registry import do_register, tree
+from tests.unit.cluster_texts import cluster_from_text, cluster_text, host_table
 
 pytestmark = pytest.mark.zookeeper
 
@@ -36,36 +36,16 @@ T1 = datetime.datetime(2024, 5, 1, 10, 0, 0, 111111)
 T2 = datetime.datetime(2024, 5, 2, 11, 30, 0, 222222)
 
 # The suite's ensemble members are 127.0.2.1-3:2181: a cluster whose hosts run them.
-CLUSTER_TEXT = """\
-[cluster]
-service_code = "safety"
-user = "arcus"
-
-[[host]]
-name = "zk1"
-address = "127.0.2.1"
-zookeeper = true
-memcached = [11211]
-
-[[host]]
-name = "zk2"
-address = "127.0.2.2"
-zookeeper = true
-memcached = [11211]
-
-[[host]]
-name = "zk3"
-address = "127.0.2.3"
-zookeeper = true
-"""
+CLUSTER_TEXT = cluster_text("safety", [host_table("zk1", "127.0.2.1", zookeeper=True),
+                                        host_table("zk2", "127.0.2.2", zookeeper=True),
+                                        host_table("zk3", "127.0.2.3", zookeeper=True, memcached=())])
 
 
 @pytest.fixture
 def cluster(zk_hosts):
-    result = parse_cluster(CLUSTER_TEXT, "safety.toml")
-    assert result.ok
-    assert result.cluster.connect_string == zk_hosts
-    return result.cluster
+    cluster = cluster_from_text(CLUSTER_TEXT, "safety.toml")
+    assert cluster.connect_string == zk_hosts
+    return cluster
 
 
 def lose_connection_on_commit(session, monkeypatch, *, applied: bool) -> None:

@@ -1,6 +1,6 @@
 """The SSH engine against real OpenSSH (sshd on 127.0.1.1-3:2022, the suite's test user).
 
-The seed's bootstrap done by the engine: make the gateway key, copy it with the
+ARCUS's manual SSH bootstrap (docs/arcus.md#terms) done by the engine: make the gateway key, copy it with the
 password, prove key-only login, then run commands and upload files.
 """
 
@@ -22,6 +22,7 @@ from arcus_tui.ssh import (
     upload,
     verify_key_login,
 )
+from tests.unit.cluster_texts import cluster_text, host_table
 
 pytestmark = pytest.mark.sshd
 
@@ -143,12 +144,9 @@ def test_exec_verb_prints_per_host_and_fails_if_one_fails(sshd_hosts, tmp_path, 
     key = ensure_gateway_key(paths.key_dir)
     real.authorize(key.public_line)
     cluster = tmp_path / "cluster.toml"
-    hosts = "".join(
-        f'\n[[host]]\nname = "{name}"\naddress = "{address}"\nzookeeper = true\nmemcached = [11211]\n'
-        for name, address in zip(real.names, real.addresses))
-    cluster.write_text(
-        f'[cluster]\nservice_code = "exec-test"\nuser = "{real.user}"\nssh_port = {real.port}\n'
-        f'identity_file = "{key.path}"\n{hosts}')
+    hosts = [host_table(name, address, zookeeper=True) for name, address in zip(real.names, real.addresses)]
+    cluster.write_text(cluster_text("exec-test", hosts, user=real.user, ssh_port=real.port,
+                                    identity_file=str(key.path)))
     code = main(["exec", str(cluster), "--ssh-dir", str(paths.key_dir), "--", "echo", "hello world"])
     out = capsys.readouterr().out
     assert code == 0, out

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import subprocess
-import time
 
 import pytest
 
+from arcus_tui.localhost import listening
 from arcus_tui.sandbox.sshd import MAX_LISTEN_ADDRESSES, find_sshd, start_sshd, start_sshd_fleet
 from arcus_tui.ssh import Credentials, SshSession, ensure_gateway_key
 from tests.infra.require import require_executable
+from tests.waits import wait_until, wait_until_async
 
 pytestmark = pytest.mark.sshd
-
-
-def listening(address: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex((address, port)) == 0
 
 
 def test_start_and_stop_by_pid(tmp_path):
@@ -69,11 +62,9 @@ def test_fleet_splits_addresses_and_stops_all(tmp_path):
     finally:
         for daemon in fleet:
             daemon.stop()
-    deadline = time.monotonic() + 5  # the kernel closes the sockets as the daemons exit
-    while any(listening(address, port) for address, port in listen) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    still = [(address, port) for address, port in listen if listening(address, port)]
-    assert not still, f"still listening after stop: {still}"
+    # the kernel closes the sockets as the daemons exit
+    wait_until(lambda: not any(listening(address, port) for address, port in listen), 5,
+               "every address to stop listening after stop")
 
 
 async def test_processes_left_running_by_a_session_are_reaped(sshd_hosts, tmp_path):
@@ -88,9 +79,8 @@ async def test_processes_left_running_by_a_session_are_reaped(sshd_hosts, tmp_pa
         result = await ssh.run("nohup sleep 0.3 >/dev/null 2>&1 & echo $!")
     assert result.ok
     pid = result["host1"].stdout.strip()
-    for _ in range(50):
-        await asyncio.sleep(0.1)
-        state = subprocess.run(["ps", "-o", "stat=", "-p", pid], capture_output=True, text=True).stdout.strip()
-        if not state:
-            break
-    assert state == "", f"process {pid} still there as {state!r}"
+
+    def ps_state() -> str:
+        return subprocess.run(["ps", "-o", "stat=", "-p", pid], capture_output=True, text=True).stdout.strip()
+
+    await wait_until_async(lambda: not ps_state(), 5, f"process {pid} to be reaped (no zombie left)")

@@ -7,10 +7,11 @@ memcached node joins and leaves.
 
 from __future__ import annotations
 
+from functools import partial
+
 import json
 from pathlib import Path
 import socket
-import time
 
 import pytest
 from textual.app import App
@@ -22,12 +23,15 @@ from arcus_tui.ui.context import AppContext
 from arcus_tui.ui.panes.zookeeper import ZooKeeperPane
 from arcus_tui.ui.widgets.zk_tree import ZkDetail, ZkTree
 from arcus_tui.zk.session import ReadOnlyError, create
+from tests.unit.ui_waits import colour_of, drawn, until
 
 SERVICE = "test-svc"
 SERVICE_JSON = {"serviceCode": SERVICE, "servers": [{"hostname": "h1", "ip": "127.0.0.1", "config": {"port": "11211"}}],
                 "config": {"threads": "6", "memlimit": "100"}, "created": "2024-05-01 10:00:00"}
 LIVE = "127.0.0.1:11211-h1"
 WAIT = 15.0
+# this file's waits are longer than the shared default
+until = partial(until, timeout=WAIT)
 
 
 def cluster_for(hosts: str) -> Cluster:
@@ -42,15 +46,6 @@ def make_registry(client) -> None:
     client.create("/arcus/cache_list/" + SERVICE, json.dumps(SERVICE_JSON).encode(), makepath=True)
     client.create("/arcus/client_list/" + SERVICE, b"", makepath=True)
     client.create("/arcus/cache_server_mapping/127.0.0.1:11211/" + SERVICE, b"", makepath=True)
-
-
-async def wait_until(pilot, predicate, what: str, timeout: float = WAIT) -> float:
-    began = time.monotonic()
-    while not predicate():
-        if time.monotonic() - began > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await pilot.pause(0.05)
-    return time.monotonic() - began
 
 
 def children_of(tree: ZkTree, path: str) -> list[str]:
@@ -75,7 +70,7 @@ def node_at(tree: ZkTree, path: str):
 async def open_tab(app: ArcusApp, pilot) -> ZooKeeperPane:
     await pilot.press("4")
     pane = app.screen.query_one(ZooKeeperPane)
-    await wait_until(pilot, lambda: pane.state in ("connected", "failed"), "connect")
+    await until(pilot, lambda: pane.state in ("connected", "failed"), "connect")
     assert pane.state == "connected", pane.error
     return pane
 
@@ -89,7 +84,7 @@ async def test_tree_shows_arcus_children_and_the_selected_znode(zk_hosts, zk_cli
         tree = pane.query_one(ZkTree)
         assert app.focused is tree
         # /arcus and /arcus/cache_list are opened on connect: that is the registry.
-        await wait_until(pilot, lambda: "/arcus/cache_list/" + SERVICE in tree_paths(tree), "cache_list opened")
+        await until(pilot, lambda: "/arcus/cache_list/" + SERVICE in tree_paths(tree), "cache_list opened")
         assert "/arcus" in children_of(tree, "/") and "/zookeeper" in children_of(tree, "/")
         assert children_of(tree, "/arcus") == [
             "/arcus/cache_list", "/arcus/cache_server_mapping", "/arcus/client_list"]
@@ -99,13 +94,32 @@ async def test_tree_shows_arcus_children_and_the_selected_znode(zk_hosts, zk_cli
 
         tree.move_cursor(node_at(tree, "/arcus/cache_list/" + SERVICE))
         detail = pane.query_one(ZkDetail)
-        await wait_until(pilot, lambda: detail.info is not None and detail.info.path.endswith(SERVICE), "detail")
+        await until(pilot, lambda: detail.info is not None and detail.info.path.endswith(SERVICE), "detail")
         text = detail.render().plain
         assert text.splitlines()[0] == "/arcus/cache_list/" + SERVICE
         assert "version   0" in text and "persistent" in text and "children  0" in text
         assert "JSON" in text
         assert '  "serviceCode": "test-svc",' in text  # pretty-printed, two-space indent
         assert "created" in text and "modified" in text
+
+
+@pytest.mark.zookeeper
+async def test_a_theme_change_recolours_the_tree(zk_hosts, zk_client):
+    make_registry(zk_client)
+    app = ArcusApp(cluster_for(zk_hosts), "test.toml", theme_name="arcus-dark")
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = await open_tab(app, pilot)
+        tree = pane.query_one(ZkTree)
+        await until(pilot, lambda: node_at(tree, "/zookeeper") is not None, "the tree")
+        tree.move_cursor(node_at(tree, "/zookeeper"))  # the cursor row is drawn in its own colours
+        await pilot.pause()
+        dark = app.theme_variables["primary"].lower()
+        assert colour_of(tree, "arcus") == dark
+        app.theme = "arcus-light"
+        await pilot.pause()
+        light = app.theme_variables["primary"].lower()
+        assert light != dark
+        await until(pilot, lambda: colour_of(tree, "arcus") == light, "the light theme's primary colour", timeout=2)
 
 
 @pytest.mark.zookeeper
@@ -116,26 +130,26 @@ async def test_memcached_nodes_appear_and_disappear_live(zk_hosts, zk_client):
     async with app.run_test(size=(140, 45)) as pilot:
         pane = await open_tab(app, pilot)
         tree = pane.query_one(ZkTree)
-        await wait_until(pilot, lambda: node_at(tree, service_path) is not None, "service node")
+        await until(pilot, lambda: node_at(tree, service_path) is not None, "service node")
         assert children_of(tree, service_path) == []
         # The service has no children yet, so it is a leaf: the node joins first.
         zk_client.create(f"{service_path}/{LIVE}", b"100MB", ephemeral=True)
         # Its parent's count changes live (cache_list is watched), and then it can be opened.
-        await wait_until(pilot, lambda: node_at(tree, service_path).allow_expand, "service gets a child")
+        await until(pilot, lambda: node_at(tree, service_path).allow_expand, "service gets a child")
         tree.move_cursor(node_at(tree, service_path))
         await pilot.press("enter")
-        took = await wait_until(pilot, lambda: f"{service_path}/{LIVE}" in tree_paths(tree), "live node shown")
+        took = await until(pilot, lambda: f"{service_path}/{LIVE}" in tree_paths(tree), "live node shown")
         assert took < WAIT
         live_label = node_at(tree, f"{service_path}/{LIVE}").label.plain
         assert LIVE in live_label and "●" in live_label and "memcached node (live)" in live_label
 
         second = "127.0.0.1:11212-h1"
         zk_client.create(f"{service_path}/{second}", b"100MB", ephemeral=True)
-        await wait_until(pilot, lambda: f"{service_path}/{second}" in tree_paths(tree), "second node joins")
+        await until(pilot, lambda: f"{service_path}/{second}" in tree_paths(tree), "second node joins")
         assert children_of(tree, service_path) == [f"{service_path}/{LIVE}", f"{service_path}/{second}"]
 
         zk_client.delete(f"{service_path}/{LIVE}")
-        await wait_until(pilot, lambda: f"{service_path}/{LIVE}" not in tree_paths(tree), "node leaves")
+        await until(pilot, lambda: f"{service_path}/{LIVE}" not in tree_paths(tree), "node leaves")
         assert children_of(tree, service_path) == [f"{service_path}/{second}"]
         assert "(1)" in node_at(tree, service_path).label.plain
 
@@ -150,15 +164,15 @@ async def test_detail_follows_data_changes_and_deletion(zk_hosts, zk_client):
         pane = await open_tab(app, pilot)
         tree = pane.query_one(ZkTree)
         mapping = "/arcus/cache_server_mapping"
-        await wait_until(pilot, lambda: node_at(tree, mapping) is not None, "mapping node")
+        await until(pilot, lambda: node_at(tree, mapping) is not None, "mapping node")
         node_at(tree, mapping).expand()
-        await wait_until(pilot, lambda: node_at(tree, path) is not None, "mapping children")
+        await until(pilot, lambda: node_at(tree, path) is not None, "mapping children")
         tree.move_cursor(node_at(tree, path))
         detail = pane.query_one(ZkDetail)
-        await wait_until(pilot, lambda: detail.info is not None and detail.info.path == path, "detail")
+        await until(pilot, lambda: detail.info is not None and detail.info.path == path, "detail")
         assert '"threads": "6"' in detail.render().plain
         zk_client.set(path, b'{"port": "11211", "threads": "8"}')  # the browser watches open nodes
-        await wait_until(pilot, lambda: '"threads": "8"' in detail.render().plain, "data change shown")
+        await until(pilot, lambda: '"threads": "8"' in detail.render().plain, "data change shown")
         assert "version   2" in detail.render().plain  # makepath create, then two sets
 
 
@@ -187,10 +201,10 @@ async def test_slash_filters_the_tree_by_name_and_escape_clears(zk_hosts, zk_cli
     async with app.run_test(size=(140, 45)) as pilot:
         pane = await open_tab(app, pilot)
         tree = pane.query_one(ZkTree)
-        await wait_until(pilot, lambda: node_at(tree, "/arcus/cache_list/" + SERVICE) is not None, "registry open")
+        await until(pilot, lambda: node_at(tree, "/arcus/cache_list/" + SERVICE) is not None, "registry open")
         await pilot.press("slash")
         await pilot.press(*"mapping")
-        await wait_until(pilot, lambda: pane.filter_text == "mapping", "filter applied")
+        await until(pilot, lambda: pane.filter_text == "mapping", "filter applied")
         assert tree_paths(tree) == {"/", "/arcus", "/arcus/cache_server_mapping"}
         await pilot.press("enter")  # keep the filter, back to the tree
         assert app.focused is tree and pane.filter_text == "mapping"
@@ -206,13 +220,14 @@ async def test_r_rereads_after_the_tree_was_cleared_behind_its_back(zk_hosts, zk
     async with app.run_test(size=(140, 45)) as pilot:
         pane = await open_tab(app, pilot)
         tree = pane.query_one(ZkTree)
-        await wait_until(pilot, lambda: node_at(tree, "/arcus/client_list") is not None, "registry open")
+        await until(pilot, lambda: node_at(tree, "/arcus/client_list") is not None, "registry open")
         zk_client.delete("/arcus", recursive=True)
-        await wait_until(pilot, lambda: node_at(tree, "/arcus") is None, "/arcus removed live")
+        await until(pilot, lambda: node_at(tree, "/arcus") is None, "/arcus removed live")
         make_registry(zk_client)
-        await wait_until(pilot, lambda: node_at(tree, "/arcus") is not None, "/arcus back live")
+        await until(pilot, lambda: node_at(tree, "/arcus") is not None, "/arcus back live")
         await pilot.press("r")
-        await wait_until(pilot, lambda: node_at(tree, "/arcus") is not None and not pane._read_error, "reload")
+        await until(pilot, lambda: node_at(tree, "/arcus") is not None
+                    and "could not read" not in drawn(pane.query_one("#zk-status")), "reload")
 
 
 # -- connection failures: no ensemble needed ------------------------------------------------
@@ -242,7 +257,7 @@ async def test_unreachable_ensemble_shows_a_message_and_r_retries():
         pane = app.pane
         assert pane.state == "connecting"
         await pilot.press("x")  # the UI answers while the worker connects
-        await wait_until(pilot, lambda: pane.state == "failed", "connect fails")
+        await until(pilot, lambda: pane.state == "failed", "connect fails")
         message = pane.query_one("#zk-message").render().plain
         assert "Cannot connect to ZooKeeper" in message
         assert hosts in message
@@ -252,14 +267,14 @@ async def test_unreachable_ensemble_shows_a_message_and_r_retries():
         assert not pane.query_one("#zk-body").display
         await pilot.press("r")
         assert pane.state == "connecting"
-        await wait_until(pilot, lambda: pane.state == "failed", "second attempt fails")
+        await until(pilot, lambda: pane.state == "failed", "second attempt fails")
 
 
 async def test_loopback_guard_turns_a_remote_ensemble_into_a_message():
     app = PaneApp(AppContext(cluster_for("10.0.0.1:2181,10.0.0.2:2181")))
     async with app.run_test(size=(120, 30)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.state == "failed", "refused", timeout=5)
+        await until(pilot, lambda: pane.state == "failed", "refused", timeout=5)
         message = pane.query_one("#zk-message").render().plain
         assert "10.0.0.1:2181,10.0.0.2:2181" in message and "not a loopback address" in message
 

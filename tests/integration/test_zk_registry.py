@@ -1,7 +1,7 @@
 """arcus_tui.zk against a real 3-member ZooKeeper ensemble (tests/infra/zookeeper.py).
 
 The registry must leave exactly the tree naver/arcus `scripts/lib/zk.py` leaves
-(arcus-reference.md §3), because arcus-memcached and ARCUS clients read it.
+(docs/arcus.md#the-znode-layout), because arcus-memcached and ARCUS clients read it.
 Addresses inside znode names are data only; nothing here connects to them.
 """
 
@@ -41,6 +41,7 @@ from arcus_tui.zk.session import (
 )
 from arcus_tui.zk.status import Health, Layout, ServiceNotFoundError, list_all, read_service_status
 from arcus_tui.zk.tree import ChangeKind, TreeWatcher, read_node
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.zookeeper
 
@@ -263,10 +264,8 @@ def test_unregister_is_refused_while_a_node_is_live(zk_session, zk_client, zk_ho
         node.stop()  # closing the session removes its ephemeral node
         node.close()
 
-    for _ in range(100):  # bounded: the ephemeral goes with the closed session
-        if not zk_client.get_children("/arcus/cache_list/test"):
-            break
-        time.sleep(0.05)
+    wait_until(lambda: not zk_client.get_children("/arcus/cache_list/test"), 5,
+               "the ephemeral node to go with the closed session")
     outcome = unregister(zk_session, "test")
     assert outcome.changed
     assert set(tree(zk_client)) == {

@@ -1,4 +1,4 @@
-"""ARCUS cluster JSON (arcus-reference.md §2) both ways, and the TOML writer.
+"""ARCUS cluster JSON (docs/arcus.md#the-cluster-json) both ways, and the TOML writer.
 
 The format facts: `serviceCode`, one `servers` entry per memcached node with
 `hostname`, `ip` and `config.port`; a top-level `config` (threads, memlimit,

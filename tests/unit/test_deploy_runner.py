@@ -15,7 +15,7 @@ from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import HostState
 from arcus_tui.model import Cluster, Host
 from arcus_tui.ssh.connect import Password
-from arcus_tui.zk.session import ReadOnlyError
+from arcus_tui.read_only import ReadOnlyError
 from tests.unit.ssh_fakeserver import Lab
 
 STEP_A, STEP_B = StepId.ZOOKEEPER_CONFIG, StepId.ZOOKEEPER_START  # any two per-host steps

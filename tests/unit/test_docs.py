@@ -90,3 +90,90 @@ def test_every_complete_toml_example_passes_check():
     for block in complete:
         result = parse_cluster(block, "example.toml")
         assert result.errors == [], [p.format("example.toml") for p in result.errors]
+
+
+# -- citations: every `docs/<file>.md#<section>` in the code names a file and a heading that exist --
+
+ROOT = DOC.parents[1]
+DOCS = ROOT / "docs"
+CITATION = re.compile(r"\bdocs/([\w.-]+\.md)(?:#([\w-]+))?")
+DOC_LINK = re.compile(r"\]\(([\w.-]+\.md)?(?:#([\w-]+))?\)")
+CITING = ("arcus_tui", "tests", "bench")
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown text: lower case, punctuation dropped
+    (letters, digits, `_`, `-` and spaces kept), spaces as `-`; a repeated one gets `-1`, `-2`..."""
+    found: set[str] = set()
+    fenced = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = re.match(r"^#{1,6} +(.*?) *#* *$", line)
+        if fenced or not heading:
+            continue
+        anchor = re.sub(r"[^\w\- ]", "", heading.group(1).lower()).replace(" ", "-")
+        unique, count = anchor, 0
+        while unique in found:
+            count += 1
+            unique = f"{anchor}-{count}"
+        found.add(unique)
+    return found
+
+
+def test_anchors_follow_githubs_rule():
+    assert anchors("# A `[zookeeper]` (b.c)\n```\n# not a heading\n```\n## A `[zookeeper]` (b.c)\n") == {
+        "a-zookeeper-bc", "a-zookeeper-bc-1"}
+
+
+def dangling(target: str, anchor: str | None, where: str) -> str | None:
+    """Why a citation of `target`(#`anchor`) made in `where` does not resolve, or None when it does."""
+    path = DOCS / target
+    if not path.is_file():
+        return f"{where}: docs/{target} does not exist"
+    if anchor and anchor not in anchors(path.read_text(encoding="utf-8")):
+        return f"{where}: docs/{target} has no section #{anchor}"
+    return None
+
+
+def code_citations() -> list[tuple[str, str, str | None]]:
+    """(where, file, anchor) of every `docs/...` citation in the code, the tests, the benchmarks
+    and the READMEs."""
+    found = []
+    citing = [path for top in CITING for path in sorted((ROOT / top).rglob("*.py"))]
+    for path in [*citing, ROOT / "README.md", ROOT / "bench" / "README.md"]:
+        if path.is_file():
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                for match in CITATION.finditer(line):
+                    found.append((f"{path.relative_to(ROOT)}:{number}", match.group(1), match.group(2)))
+    return found
+
+
+def test_the_code_cites_the_arcus_facts_in_docs():
+    cited = {target for _, target, _ in code_citations()}
+    assert "arcus.md" in cited, "no citation of docs/arcus.md found: is the pattern still right?"
+
+
+def test_every_doc_citation_in_the_code_resolves():
+    problems = [dangling(target, anchor, where) for where, target, anchor in code_citations()]
+    assert [p for p in problems if p] == []
+
+
+def test_every_link_between_docs_resolves():
+    problems = []
+    for path in sorted(DOCS.glob("*.md")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in DOC_LINK.finditer(line):
+                target = match.group(1) or path.name
+                problems.append(dangling(target, match.group(2), f"{path.relative_to(ROOT)}:{number}"))
+    assert [p for p in problems if p] == []
+
+
+def test_nothing_cites_notes_outside_the_repository():
+    """The team's working notes are not shipped: the facts the code relies on are in docs/."""
+    outside = []
+    for top in CITING:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "arcus-reference.md" in path.read_text(encoding="utf-8") and path != Path(__file__).resolve():
+                outside.append(str(path.relative_to(ROOT)))
+    assert outside == []

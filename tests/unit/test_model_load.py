@@ -1,9 +1,9 @@
 """Reading a cluster file into the model: defaults, per-host overrides, merged
 node settings, ZooKeeper membership and the ensemble string memcached's -z gets.
 
-Expectations come from arcus-reference.md (§2 ARCUS config keys and the
-test.json defaults 6/100/1000, §5 zoo.cfg defaults, §2 "ensemble order defines
-myid") and issue 2 item 2, not from the implementation.
+Expectations come from docs/arcus.md (#the-cluster-json: the ARCUS config keys, the
+test.json defaults 6/100/1000 and "ensemble order gives myid"; #zookeeper-configuration:
+the zoo.cfg defaults) and docs/cluster-file.md, not from the implementation.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def test_defaults_when_only_the_required_keys_are_written(monkeypatch):
     assert (cluster.memcached.threads, cluster.memcached.memlimit, cluster.memcached.connections) == (6, 100, 1000)
     zk = cluster.zookeeper
     assert (zk.client_port, zk.quorum_port, zk.election_port) == (2181, 2888, 3888)
-    # naver/arcus scripts/conf/zoo.cfg values (arcus-reference.md §5)
+    # naver/arcus scripts/conf/zoo.cfg values (docs/arcus.md#zookeeper-configuration)
     assert (zk.tick_time, zk.init_limit, zk.sync_limit) == (2000, 10, 5)
     assert (zk.max_client_cnxns, zk.min_session_timeout, zk.max_session_timeout) == (100, 4000, 200000)
     assert zk.servers == () and not zk.external

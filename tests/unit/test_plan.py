@@ -1,5 +1,5 @@
-"""The setup and teardown plans: step order, zoo.cfg and myid (arcus-reference.md
-§5), the ARCUS memcached command line (§7) with -P, and shell quoting proven by
+"""The setup and teardown plans: step order, zoo.cfg and myid (docs/arcus.md#zookeeper-configuration),
+the ARCUS memcached command line (docs/arcus.md#the-memcached-command-line) with -P, and shell quoting proven by
 running the generated commands with bash against fake binaries.
 """
 
@@ -30,7 +30,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_clusters"
 SAMPLE_PATHS = sorted(SAMPLES.glob("*.toml"))
 SEED = SAMPLES / "colocated.toml"
 
-ARCUS_SH_ORDER = [  # arcus-reference.md §6, with the key steps of design.md in front
+ARCUS_SH_ORDER = [  # docs/arcus.md#setup-order, with the SSH key and package steps in front
     StepId.MAKE_KEY, StepId.COPY_KEY, StepId.VERIFY_LOGIN, StepId.UPLOAD_PACKAGE, StepId.SWITCH_RELEASE,
     StepId.ZOOKEEPER_MEMBERSHIP, StepId.ZOOKEEPER_CONFIG, StepId.ZOOKEEPER_START, StepId.ZOOKEEPER_QUORUM, StepId.ZOOKEEPER_INIT,
     StepId.REGISTER, StepId.MEMCACHED_START, StepId.MEMCACHED_ONLINE,
@@ -309,7 +309,7 @@ def options(argv: list[str]) -> list[tuple[str, str]]:
 
 
 def arcus_options(root: str, *, port, memlimit, connections, threads, zk) -> list[tuple[str, str]]:
-    """arcus-reference.md §7, word for word."""
+    """docs/arcus.md#the-memcached-command-line, word for word."""
     return sorted([
         ("-E", f"{root}/current/lib/default_engine.so"), ("-X", f"{root}/current/lib/syslog_logger.so"),
         ("-X", f"{root}/current/lib/ascii_scrub.so"), ("-d", ""), ("-v", ""), ("-r", ""), ("-R5", ""), ("-U", "0"),

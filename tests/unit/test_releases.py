@@ -34,6 +34,7 @@ from arcus_tui.deploy.upgrade import ReleaseRefused, rollback_plan, summary, upg
 from arcus_tui.model import parse_cluster
 from arcus_tui.monitor.cloud_status import CloudStatus, NodeState, Process, Registry
 from arcus_tui.verbs.status import print_status
+from tests.unit.cluster_texts import cluster_from_text, cluster_text, host_table
 
 SHELLS = ["bash", "sh"]  # a host's login shell may be dash
 ODD_DIR = "~/my arcus/it's"
@@ -159,9 +160,17 @@ def test_a_switch_to_a_release_that_is_not_there_changes_nothing(tmp_path, shell
     assert not (home / "my").exists()  # the odd directory was used literally
 
 
+def one_host(*ports: int, member: bool = True):
+    """Host h (10.0.0.1) with memcached on `ports`: an ensemble member, or (`member` False)
+    pointed at an ensemble we do not run."""
+    servers = () if member else ["10.0.0.9:2181"]
+    text = cluster_text("s", [host_table("h", "10.0.0.1", memcached=ports, zookeeper=member)], user=None,
+                        servers=servers)
+    return cluster_from_text(text).hosts[0]
+
+
 def test_the_checks_only_read():
-    host = parse_cluster('[cluster]\nservice_code = "s"\n[[host]]\nname = "h"\naddress = "10.0.0.1"\n'
-                         'zookeeper = true\nmemcached = [11211]\n').cluster.hosts[0]
+    host = one_host(11211)
     assert read_only_refusal(switched_test(ODD_DIR, "A")) is None
     assert read_only_refusal(read_command(host)) is None
     assert read_only_refusal(switch_command(ODD_DIR, "A")) is not None  # the switch itself writes
@@ -189,8 +198,7 @@ zookeeper /usr/bin/java -cp /h/arcus/releases/B/zookeeper/lib/x.jar org.apache.z
 
 
 def test_a_host_reads_back_its_releases_and_what_each_node_runs():
-    host = parse_cluster('[cluster]\nservice_code = "s"\n[[host]]\nname = "h"\naddress = "10.0.0.1"\n'
-                         'zookeeper = true\nmemcached = [11211, 11212]\n').cluster.hosts[0]
+    host = one_host(11211, 11212)
     found = parse_host(host, HOST_TEXT)
     assert (found.installed, found.current, found.previous) == (("A", "B"), "B", "A")
     assert found.node(11211) == NodeRelease(11211, True, "A", "/h/arcus/releases/A/bin/memcached")
@@ -199,9 +207,7 @@ def test_a_host_reads_back_its_releases_and_what_each_node_runs():
 
 
 def memcached_host(*ports: int):
-    text = ('[cluster]\nservice_code = "s"\n[zookeeper]\nservers = ["10.0.0.9:2181"]\n'
-            f'[[host]]\nname = "h"\naddress = "10.0.0.1"\nmemcached = {list(ports)}\n')
-    return parse_cluster(text).cluster.hosts[0]
+    return one_host(*ports, member=False)
 
 
 @pytest.mark.parametrize("shell", SHELLS)

@@ -69,12 +69,12 @@ def row_line(matrix: SetupMatrix, step: StepId) -> str:
 async def shown(pilot) -> SetupMatrix:
     matrix = pilot.app.query_one(SetupMatrix)
     matrix.show_plan(setup_plan(fleet()))
+    lines = screen_lines(matrix)  # reading the screen once fills the caches a read uses
     for _ in range(5):  # settled: the first layout passes (a resize) redraw everything
-        count = matrix._update_count
         await pilot.pause()
-        if matrix._update_count == count:
+        lines, before = screen_lines(matrix), lines
+        if lines == before:
             break
-    screen_lines(matrix)  # reading the screen once fills the caches a read uses
     return matrix
 
 

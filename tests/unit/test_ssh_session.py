@@ -364,3 +364,17 @@ async def test_ssh_agent_keys_are_used(lab, tmp_path, monkeypatch):
     finally:
         agent.terminate()
         agent.wait(5)
+
+
+def test_host_work_uses_only_the_sessions_public_surface():
+    """HostWork reaches the session through its public methods, never its private members."""
+    import ast
+    import inspect
+
+    from arcus_tui.ssh.session import HostWork
+
+    tree = ast.parse(inspect.getsource(HostWork))
+    private = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                      and isinstance(node.value, ast.Attribute) and node.value.attr == "session"
+                      and node.attr.startswith("_")})
+    assert private == []

@@ -4,7 +4,6 @@ sent, what is refused in a read-only app, and the question before a write."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from textual.app import App
@@ -20,6 +19,7 @@ from arcus_tui.ui.screens.admin_command import AdminCommandScreen
 from arcus_tui.ui.screens.edit_prompts import ConfirmScreen
 from arcus_tui.ui.widgets.capacity_table import TOTAL_KEY, CapacityTable
 from tests.unit.fake_memcached import FakeMemcached
+from tests.unit.ui_waits import until
 
 MB = 1024 * 1024
 
@@ -58,14 +58,6 @@ class PaneApp(App[None]):
         yield self.pane
 
 
-async def wait_until(pilot, predicate, what: str, timeout: float = 5.0) -> None:
-    began = time.monotonic()
-    while not predicate():
-        if time.monotonic() - began > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await pilot.pause(0.02)
-
-
 def cells(table: DataTable, key: str) -> list[str]:
     return [cell.plain for cell in table.get_row(key)]
 
@@ -77,7 +69,7 @@ async def test_capacity_table_sums_per_host_and_in_total_from_the_polled_stats()
     app = PaneApp(cluster, readings)
     async with app.run_test(size=(160, 50)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.last_update is not None, "first poll")
+        await until(pilot, lambda: pane.last_update is not None, "first poll")
         table = pane.query_one(CapacityTable)
         assert table.row_keys() == ["host:cache001", "host:cache002", TOTAL_KEY]
         assert cells(table, "host:cache001") == ["cache001", "2/2", "120M / 192M (62%)", "20 / 120 (17%)"]
@@ -88,7 +80,7 @@ async def test_capacity_table_sums_per_host_and_in_total_from_the_polled_stats()
 
         readings["127.0.1.2:11211"] = stats("127.0.1.2:11211", used_mb=60, conns=95)  # next poll: near its limits
         pane.poll_now()
-        await wait_until(pilot, lambda: cells(table, TOTAL_KEY)[1] == "3/3", "second poll drawn")
+        await until(pilot, lambda: cells(table, TOTAL_KEY)[1] == "3/3", "second poll drawn")
         assert cells(table, "host:cache002") == ["cache002", "1/1", "60M / 64M (94%)", "95 / 100 (95%)"]
         assert colours["error"] in str(table.get_cell("host:cache002", "memory").style)
         assert cells(table, TOTAL_KEY) == ["Total", "3/3", "180M / 256M (70%)", "115 / 220 (52%)"]
@@ -101,10 +93,10 @@ async def _prompt_app(read_only: bool):
 
 
 async def _open_prompt(pilot, app) -> AdminCommandScreen:
-    await wait_until(pilot, lambda: app.pane.last_update is not None, "first poll")
+    await until(pilot, lambda: app.pane.last_update is not None, "first poll")
     app.pane.query_one("#mon-services").focus()
     await pilot.press("c")
-    await wait_until(pilot, lambda: isinstance(app.screen, AdminCommandScreen), "the prompt")
+    await until(pilot, lambda: isinstance(app.screen, AdminCommandScreen), "the prompt")
     return app.screen
 
 
@@ -120,7 +112,7 @@ async def test_c_sends_a_reading_command_to_every_node_and_shows_each_reply():
         async with app.run_test(size=(160, 50)) as pilot:
             screen = await _open_prompt(pilot, app)
             await _submit(pilot, screen, "stats settings")
-            await wait_until(pilot, lambda: len(screen.replies) == 2, "both replies")
+            await until(pilot, lambda: len(screen.replies) == 2, "both replies")
             await pilot.pause()
             table = screen.query_one("#admin-results", DataTable)
             for fake in fakes:
@@ -131,7 +123,7 @@ async def test_c_sends_a_reading_command_to_every_node_and_shows_each_reply():
             detail = screen.query_one("#admin-detail").render().plain
             assert "STAT maxconns 100" in detail and "END" in detail
             await pilot.press("escape")
-            await wait_until(pilot, lambda: not isinstance(app.screen, AdminCommandScreen), "closed")
+            await until(pilot, lambda: not isinstance(app.screen, AdminCommandScreen), "closed")
     finally:
         for fake in fakes:
             await fake.stop()
@@ -160,16 +152,16 @@ async def test_a_writing_command_is_sent_only_after_yes():
         async with app.run_test(size=(160, 50)) as pilot:
             screen = await _open_prompt(pilot, app)
             await _submit(pilot, screen, "flush_all")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
             await pilot.press("n")
-            await wait_until(pilot, lambda: app.screen is screen, "back to the prompt")
+            await until(pilot, lambda: app.screen is screen, "back to the prompt")
             assert "not sent" in screen.query_one("#admin-note").render().plain
             assert all(fake.commands == [] for fake in fakes)
 
             await _submit(pilot, screen, "flush_all")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question again")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question again")
             await pilot.press("y")
-            await wait_until(pilot, lambda: len(screen.replies) == 2, "both replies")
+            await until(pilot, lambda: len(screen.replies) == 2, "both replies")
             assert all(fake.commands == ["flush_all", "version"] for fake in fakes)
             table = screen.query_one("#admin-results", DataTable)
             assert [cells(table, fake.endpoint)[1:] for fake in fakes] == [["ok", "OK"], ["ok", "OK"]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from textual.geometry import Region
 from textual.widgets import TabbedContent
 
 from arcus_tui.model import parse_cluster
@@ -14,6 +13,7 @@ from arcus_tui.ui.screens.help import HelpScreen
 from arcus_tui.ui.screens.main import TABS, MainScreen
 from arcus_tui.ui.themes import DEFAULT_THEME, ThemeFileError, UnknownThemeError, load_theme_file, load_themes
 from arcus_tui.ui.widgets.host_grid import HostBox, HostGrid, host_lines
+from tests.unit.ui_waits import drawn, toasts, until
 
 CLUSTER_TEXT = """\
 [cluster]
@@ -61,11 +61,6 @@ def cluster():
 
 def box_text(box: HostBox) -> str:
     return box.render().plain
-
-
-def drawn(widget) -> str:
-    """The widget as drawn on the screen now: every visible line, border included."""
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
 
 
 async def wait_for_text(pilot, widget, text: str, timeout: float = 10.0) -> None:
@@ -285,9 +280,9 @@ async def test_no_cluster_file_shows_how_to_give_one():
 
 async def test_cluster_file_warnings_are_shown_as_notifications(cluster):
     app = ArcusApp(cluster, "test.toml", notices=["test.toml:3: warning: something odd"])
-    async with app.run_test(size=WIDE) as pilot:
-        await pilot.pause()
-        assert [n.message for n in app._notifications] == ["test.toml:3: warning: something odd"]
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        await until(pilot, lambda: toasts(app), "the warning")
+        assert toasts(app).split() == ["Warning", "test.toml:3:", "warning:", "something", "odd"]  # one toast
 
 
 # --- themes ---------------------------------------------------------------------------------

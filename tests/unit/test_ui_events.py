@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from textual.app import App
-from textual.geometry import Region
 from textual.widgets import DataTable, TabbedContent
 
 import arcus_tui.ui.app
@@ -22,6 +21,7 @@ from arcus_tui.ui.panes.events import SHOWN_EVENTS, EventsPane
 from arcus_tui.ui.screens.help import help_content
 from arcus_tui.zk.client_list import parse_client_list
 from arcus_tui.zk.session import RegistryConnectionError
+from tests.unit.ui_waits import drawn, until
 
 SERVICE = "events-svc"
 N1, N2 = "127.0.1.1:11211", "127.0.1.2:11211"
@@ -90,19 +90,8 @@ class EventsApp(App[None]):
         yield self.pane
 
 
-async def wait_until(pilot, predicate, what: str, timeout: float = 5.0) -> None:
-    began = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - began < timeout, f"not within {timeout} s: {what}"
-        await pilot.pause(0.02)
-
-
 def rows(table: DataTable) -> list[list[str]]:
     return [[cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def drawn(widget) -> str:
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
 
 
 def event(at: float, kind: EventKind, address: str, hostname: str, source: Source = Source.WATCH) -> CloudEvent:
@@ -119,7 +108,7 @@ async def test_events_newest_first_and_clients_below_from_the_source_threads():
     async with app.run_test(size=(140, 40)) as pilot:
         pane = app.pane
         table = pane.query_one("#ev-table", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2, "the history drawn")
+        await until(pilot, lambda: table.row_count == 2, "the history drawn")
         assert rows(table) == [
             ["2026-12-03 01:00:05", "joined", N2, "cache002", "online at start"],
             ["2026-12-03 01:00:00", "joined", N1, "cache001", "cache_server_log"],
@@ -127,7 +116,7 @@ async def test_events_newest_first_and_clients_below_from_the_source_threads():
         source = factory.made[0]
         source.emit([event(10, EventKind.LEFT, N1, "cache001")],
                     [event(20, EventKind.REJOINED, N1, "cache001")]).join(5)
-        await wait_until(pilot, lambda: table.row_count == 4, "the live events drawn")
+        await until(pilot, lambda: table.row_count == 4, "the live events drawn")
         assert [r[:3] for r in rows(table)[:2]] == [["2026-12-03 01:00:20", "rejoined", N1],
                                                     ["2026-12-03 01:00:10", "left", N1]]
         assert rows(table)[0][4] == "live"
@@ -150,7 +139,7 @@ async def test_a_storm_of_events_is_a_few_bounded_redraws_and_keys_are_answered_
     app = EventsApp(factory, limit=1000)
     async with app.run_test(size=(140, 40)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.state == "connected", "connected")
+        await until(pilot, lambda: pane.state == "connected", "connected")
         await pilot.pause(0.3)
         draws = pane.draws
         fleet = [event(i / 100, EventKind.JOINED, f"127.0.3.{i % 250}:{11211 + i // 250}", f"h{i}")
@@ -164,7 +153,7 @@ async def test_a_storm_of_events_is_a_few_bounded_redraws_and_keys_are_answered_
             row, pressed = table.cursor_row, time.monotonic()
             await pilot.press("down" if row < 3 else "up")
             slowest = max(slowest, time.monotonic() - pressed)
-        await wait_until(pilot, lambda: table.row_count == SHOWN_EVENTS, "all drawn")
+        await until(pilot, lambda: table.row_count == SHOWN_EVENTS, "all drawn")
         assert time.monotonic() - began < 5.0
         assert slowest < 0.5, f"a key waited {slowest:.2f} s"
         assert pane.draws - draws <= 20  # coalesced, not one redraw per event
@@ -178,14 +167,14 @@ async def test_a_failed_start_says_why_and_r_tries_again():
     app = EventsApp(factory)
     async with app.run_test(size=(140, 40)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.state == "failed", "the failure")
+        await until(pilot, lambda: pane.state == "failed", "the failure")
         message = drawn(pane.query_one("#ev-message"))
         assert "Cannot follow the events" in message and "127.0.2.1:2181" in message and "Press r" in message
         factory.options["fail"] = ""
         factory.options["history"] = HISTORY
         await pilot.press("r")
-        await wait_until(pilot, lambda: pane.state == "connected", "connected on retry")
-        await wait_until(pilot, lambda: pane.query_one("#ev-table", DataTable).row_count == 2, "drawn")
+        await until(pilot, lambda: pane.state == "connected", "connected on retry")
+        await until(pilot, lambda: pane.query_one("#ev-table", DataTable).row_count == 2, "drawn")
         assert len(factory.made) == 2 and drawn(pane.query_one("#ev-message")).strip() == ""
 
 
@@ -193,7 +182,7 @@ async def test_no_client_list_and_no_log_are_said():
     app = EventsApp(Factory(clients=None, note="no /arcus/cache_server_log: ..."))
     async with app.run_test(size=(140, 40)) as pilot:
         heading = app.pane.query_one("#ev-clients-heading")
-        await wait_until(pilot, lambda: "no client_list znode" in drawn(heading), "the client note")
+        await until(pilot, lambda: "no client_list znode" in drawn(heading), "the client note")
         assert "no /arcus/cache_server_log" in drawn(app.pane.query_one("#ev-message"))
         assert app.pane.state == "connected"
 
@@ -209,7 +198,7 @@ async def test_tab_6_is_events_in_the_app_read_only(monkeypatch):
         tabs = app.screen.query_one(TabbedContent)
         assert tabs.active == "events"
         table = tabs.active_pane.query_one("#ev-table", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2, "the events drawn")
+        await until(pilot, lambda: table.row_count == 2, "the events drawn")
         assert app.focused is table
     assert "Events" in help_content().plain
 
@@ -224,5 +213,5 @@ async def test_the_real_source_on_a_sample_cluster_is_refused_with_a_message():
             yield pane
 
     async with One().run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: pane.state == "failed", "the refusal", timeout=15)
+        await until(pilot, lambda: pane.state == "failed", "the refusal", timeout=15)
         assert "not a loopback address" in pane.error

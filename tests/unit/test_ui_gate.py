@@ -5,10 +5,8 @@ runs, cancelling a run, quitting during one, and the empty state. Asserted on wh
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
-from textual.geometry import Region
 from textual.worker import WorkerState
 
 from arcus_tui.deploy.plan import Plan, StepId
@@ -24,6 +22,7 @@ from arcus_tui.ui.screens.edit_prompts import ConfirmScreen
 from arcus_tui.ui.screens.main import MainScreen
 from arcus_tui.ui.widgets.host_grid import HostGrid
 from tests.unit.cluster_texts import THREE_HOSTS
+from tests.unit.ui_waits import drawn, until
 
 CLUSTER_TEXT = THREE_HOSTS.replace('address = "127.0.0.2"\nzookeeper = true\nmemcached = [11211]',
                                     'address = "127.0.0.2"\nzookeeper = true\nmemcached = [11211, 11212]')
@@ -67,18 +66,6 @@ class HangingRunner:
 
     async def close(self) -> None:
         self.closed = True
-
-
-async def until(pilot, predicate, what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.02)
-
-
-def drawn(widget) -> str:
-    """The widget as drawn on the screen now (border included)."""
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
 
 
 def footer_keys(app: ArcusApp) -> dict[str, bool]:

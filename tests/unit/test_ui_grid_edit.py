@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from textual.geometry import Region
-
 from arcus_tui.model import check_cluster_file
 from arcus_tui.ui.app import ArcusApp
 from arcus_tui.ui.screens.edit_prompts import AskNumberScreen, ConfirmScreen
 from arcus_tui.ui.widgets.host_grid import HostBox, HostGrid
+from tests.unit.ui_waits import drawn as drawn_box, toasts
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_clusters" / "colocated.toml"
 TEXT = SAMPLE.read_text(encoding="utf-8")
@@ -41,12 +40,8 @@ def box(app: ArcusApp, name: str) -> HostBox:
     return app.screen.query_one(HostGrid).box(name)
 
 
-def drawn_box(host_box: HostBox) -> str:
-    """The box as it is drawn on the screen (border, title and lines), not as the model says."""
-    return "\n".join(strip.text for strip in host_box.render_lines(Region(0, 0, *host_box.outer_size)))
-
-
 def drawn(app: ArcusApp, name: str) -> str:
+    """The box as it is drawn on the screen (border, title and lines), not as the model says."""
     return drawn_box(box(app, name))
 
 
@@ -165,7 +160,7 @@ async def test_memlimit_and_remove_port_and_add_delete_host(cluster_file):
 
 async def test_read_only_hides_the_edit_keys_and_changes_nothing(cluster_file):
     app = make_app(cluster_file, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         assert not {"a", "ctrl+s"} & shown_keys(app)  # hidden, not shown and then refused
         assert {"q", "1"} <= shown_keys(app)
@@ -175,7 +170,8 @@ async def test_read_only_hides_the_edit_keys_and_changes_nothing(cluster_file):
             await pilot.pause()
             assert not isinstance(app.screen, (AskNumberScreen, ConfirmScreen))
         assert [drawn_box(b) for b in app.screen.query_one(HostGrid).boxes] == before
-        assert not app._notifications  # nothing to refuse: the keys are off
+        await pilot.pause()
+        assert not toasts(app)  # nothing to refuse: the keys are off
     assert cluster_file.read_text(encoding="utf-8") == TEXT
 
 
@@ -217,13 +213,14 @@ async def test_quitting_without_changes_does_not_ask(cluster_file):
 
 async def test_edit_keys_do_nothing_on_other_tabs(cluster_file):
     app = make_app(cluster_file, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         await pilot.press("3")  # Logs
         await pilot.pause()
         await pilot.press("z")
         await pilot.pause()
-        assert not any("Read-only" in n.message for n in app._notifications)
+        await pilot.pause()
+        assert "Read-only" not in toasts(app)
 
 
 async def test_after_a_save_the_other_tabs_use_the_saved_layout(cluster_file):

@@ -5,7 +5,6 @@ is sent, read-only, and the key refusing while the layout has unsaved edits."""
 from __future__ import annotations
 
 import functools
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from arcus_tui.ui.screens.edit_prompts import AskNumberScreen
 from arcus_tui.ui.screens.live_config import LiveConfigScreen
 from arcus_tui.zk.session import RegistryConnectionError
 from tests.unit.fake_memcached import FakeMemcached
+from tests.unit.ui_waits import toasts, until
 
 
 def no_zookeeper(hosts: str, read_only: bool):
@@ -35,14 +35,6 @@ class ScreenApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self.live)
-
-
-async def wait_until(pilot, predicate, what: str, timeout: float = 5.0) -> None:
-    began = time.monotonic()
-    while not predicate():
-        if time.monotonic() - began > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await pilot.pause(0.02)
 
 
 def text_of(screen: LiveConfigScreen, selector: str) -> str:
@@ -72,7 +64,7 @@ def screen_for(cluster: Cluster, *, read_only: bool) -> LiveConfigScreen:
 async def test_the_plan_is_drawn_and_y_applies_it_live(fakes):
     screen = screen_for(cluster_for(fakes, 128), read_only=False)
     async with ScreenApp(screen).run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: screen.plan is not None, "the plan")
+        await until(pilot, lambda: screen.plan is not None, "the plan")
         await pilot.pause()
         shown = text_of(screen, "#live-text")
         for fake in fakes:
@@ -82,7 +74,7 @@ async def test_the_plan_is_drawn_and_y_applies_it_live(fakes):
         assert all(fake.commands == ["stats settings"] for fake in fakes)
 
         await pilot.press("y")
-        await wait_until(pilot, lambda: screen.result is not None, "the apply")
+        await until(pilot, lambda: screen.result is not None, "the apply")
         await pilot.pause()
         assert all(fake.memlimit_mb == 128 for fake in fakes)
         shown = text_of(screen, "#live-text")
@@ -94,7 +86,7 @@ async def test_the_plan_is_drawn_and_y_applies_it_live(fakes):
 async def test_read_only_shows_the_plan_and_never_applies(fakes):
     screen = screen_for(cluster_for(fakes, 128), read_only=True)
     async with ScreenApp(screen).run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: screen.plan is not None, "the plan")
+        await until(pilot, lambda: screen.plan is not None, "the plan")
         await pilot.pause()
         assert "read-only" in text_of(screen, "#live-note")
         await pilot.press("y")
@@ -109,11 +101,11 @@ async def test_L_on_the_grid_waits_for_a_save(tmp_path, monkeypatch):
     path.write_text((Path(__file__).resolve().parents[2] / "sample_clusters" / "colocated.toml").read_text())
     result = check_cluster_file(path)
     app = ArcusApp(result.cluster, str(path), False)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
         await pilot.press("m")
-        await wait_until(pilot, lambda: isinstance(app.screen, AskNumberScreen), "port question")
+        await until(pilot, lambda: isinstance(app.screen, AskNumberScreen), "port question")
         await pilot.press("enter")  # the suggested port
-        await wait_until(pilot, lambda: isinstance(app.screen, AskNumberScreen) and "memlimit" in
+        await until(pilot, lambda: isinstance(app.screen, AskNumberScreen) and "memlimit" in
                          app.screen.title_text, "memlimit question")
         await pilot.press("ctrl+a", "shift+end", "backspace", "2", "0", "0", "enter")
         await pilot.pause()
@@ -121,11 +113,11 @@ async def test_L_on_the_grid_waits_for_a_save(tmp_path, monkeypatch):
         await pilot.press("L")
         await pilot.pause()
         assert not isinstance(app.screen, LiveConfigScreen)
-        assert any("Save first" in str(n.message) for n in app._notifications)
+        await until(pilot, lambda: "Save first" in toasts(app), "the refusal")
         await pilot.press("ctrl+s")
         await pilot.pause()
         await pilot.press("L")
-        await wait_until(pilot, lambda: isinstance(app.screen, LiveConfigScreen), "the live config screen")
+        await until(pilot, lambda: isinstance(app.screen, LiveConfigScreen), "the live config screen")
         assert app.screen.cluster.host("cache001.arcus").memcached[1].memlimit == 200
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not isinstance(app.screen, LiveConfigScreen), "closed")
+        await until(pilot, lambda: not isinstance(app.screen, LiveConfigScreen), "closed")

@@ -8,7 +8,6 @@ tests hand it scripted `CloudStatus` values that change from one poll to the nex
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from textual.app import App
@@ -28,6 +27,7 @@ from arcus_tui.ui.panes.monitor import INTERVAL_STEPS, MonitorPane
 from arcus_tui.ui.widgets.monitor_tables import NodesTable, ServicesTable
 from arcus_tui.zk.fourletter import MemberMode, Mode
 from arcus_tui.zk.status import compute_status
+from tests.unit.ui_waits import colour_of, until
 
 SERVICE = "test-svc"
 N1, N2 = "127.0.1.1:11211", "127.0.1.2:11211"
@@ -109,14 +109,6 @@ class MonitorApp(App[None]):
         yield self.pane
 
 
-async def wait_until(pilot, predicate, what: str, timeout: float = 5.0) -> None:
-    began = time.monotonic()
-    while not predicate():
-        if time.monotonic() - began > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await pilot.pause(0.02)
-
-
 def cells(table, key: str) -> list[str]:
     return [cell.plain for cell in table.get_row(key)]
 
@@ -133,7 +125,7 @@ async def test_first_poll_fills_ensemble_services_and_nodes():
     app = MonitorApp(source)
     async with app.run_test(size=(160, 40)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.last_update is not None, "first poll")
+        await until(pilot, lambda: pane.last_update is not None, "first poll")
         assert source.calls == 1
         ensemble = pane.query_one("#mon-ensemble").render().plain
         assert "127.0.1.1:2181 leader" in ensemble and "127.0.1.2:2181 follower" in ensemble
@@ -169,11 +161,11 @@ async def test_statuses_change_between_polls():
         pane = app.pane
         nodes = pane.query_one(NodesTable)
         services = pane.query_one(ServicesTable)
-        await wait_until(pilot, lambda: source.calls >= 2 and not pane._polling, "second poll")
+        await until(pilot, lambda: source.calls >= 2 and not pane.polling, "second poll")
         assert cells(services, f"arcus/{SERVICE}")[2:5] == ["OK", "2/2", "-"]
         assert cells(nodes, N2)[2:5] == ["online", "running", "ok"]
         assert pane.highlighted == frozenset()  # the node joined: no longer highlighted
-        await wait_until(pilot, lambda: source.calls >= 3 and not pane._polling, "third poll")
+        await until(pilot, lambda: source.calls >= 3 and not pane.polling, "third poll")
         assert cells(services, f"arcus/{SERVICE}")[2:5] == ["DOWN", "0/2", f"{N1}, {N2}"]
         assert palette(app)["error"] in str(services.get_cell(f"arcus/{SERVICE}", "status").style)
         assert cells(nodes, N1)[2:5] == ["offline", "stopped", "stopped"]
@@ -227,13 +219,13 @@ async def test_memcached_rates_between_two_polls_and_a_sparkline():
     async with app.run_test(size=(200, 40)) as pilot:
         pane = app.pane
         nodes = pane.query_one(NodesTable)
-        await wait_until(pilot, lambda: pane.drawn is not None and pane.drawn.sequence == 1, "first poll")
+        await until(pilot, lambda: pane.drawn is not None and pane.drawn.sequence == 1, "first poll")
         assert stats.asked == [[N1, N2]]  # the cluster's own nodes
         # one sample: gauges only, no rate yet
         assert cells(nodes, N1)[5:12] == ["1h 1m", "-", "-", "-", "-", "5 / 1000 (0%)", "10M / 100M (10%)"]
         assert cells(nodes, N2)[5:12] == ["connection refused", "-", "-", "-", "-", "-", "-"]
         await pilot.press("r")
-        await wait_until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
+        await until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
         # 300 gets, 60 sets, 6 evictions in 3 s; 270 hits of 300 lookups in the interval
         assert cells(nodes, N1)[5:12] == ["1h 1m", "100", "20.0", "90.0%", "2.0", "950 / 1000 (95%)",
                                           "80M / 100M (80%)"]
@@ -241,7 +233,7 @@ async def test_memcached_rates_between_two_polls_and_a_sparkline():
         assert colours["error"] in str(nodes.get_cell(N1, "connections").style)  # 95 % of the limit
         assert colours["warning"] in str(nodes.get_cell(N1, "memory").style)  # 80 %
         await pilot.press("r")
-        await wait_until(pilot, lambda: pane.drawn.sequence == 3, "third poll")
+        await until(pilot, lambda: pane.drawn.sequence == 3, "third poll")
         # history of get/s: none (first sample), 100, 50: a gap, the top block, the middle one
         assert cells(nodes, N1)[12] == " █▅"
         assert cells(nodes, N2)[12] == "   "  # never answered: gaps, not zeros
@@ -253,16 +245,16 @@ async def test_a_failing_poll_keeps_the_last_result_and_says_why():
     app = MonitorApp(source)
     async with app.run_test(size=(160, 40)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.last_update is not None, "first poll")
+        await until(pilot, lambda: pane.last_update is not None, "first poll")
         await pilot.press("r")
-        await wait_until(pilot, lambda: source.calls == 2 and not pane._polling, "failing poll")
+        await until(pilot, lambda: source.calls == 2 and not pane.polling, "failing poll")
         errors = pane.query_one("#mon-errors")
         assert errors.display
         assert ("status poll failed: ZooKeeper 127.0.1.1:2181 did not answer; showing the previous result"
                 in errors.render().plain)
         assert cells(pane.query_one(NodesTable), N1)[4] == "ok"  # still the last good data
         await pilot.press("r")
-        await wait_until(pilot, lambda: source.calls == 3 and not pane._polling, "good poll again")
+        await until(pilot, lambda: source.calls == 3 and not pane.polling, "good poll again")
         assert not errors.display
 
 
@@ -271,7 +263,7 @@ async def test_a_hanging_source_is_cut_off_by_the_poll_timeout():
     app = MonitorApp(source, poll_timeout=0.2)
     async with app.run_test(size=(160, 40)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: pane.last_update is not None, "timed-out poll")
+        await until(pilot, lambda: pane.last_update is not None, "timed-out poll")
         assert "status poll failed: no answer within 0.2 s" in pane.query_one("#mon-errors").render().plain
 
 
@@ -283,17 +275,17 @@ async def test_pause_stops_polling_and_resume_restarts_it():
     app = MonitorApp(source, interval=0.05, steps=FAST)
     async with app.run_test(size=(160, 40)) as pilot:
         pane = app.pane
-        await wait_until(pilot, lambda: source.calls >= 2, "polling")
+        await until(pilot, lambda: source.calls >= 2, "polling")
         await pilot.press("p")
         assert pane.paused and not pane.running
-        await wait_until(pilot, lambda: not pane._polling, "the poll in flight ends")
+        await until(pilot, lambda: not pane.polling, "the poll in flight ends")
         calls = source.calls
         await pilot.pause(0.5)  # ten intervals
         assert source.calls == calls
         assert "PAUSED" in pane.query_one("#mon-status").render().plain
         await pilot.press("p")
         assert not pane.paused
-        await wait_until(pilot, lambda: source.calls >= calls + 2, "polling again")
+        await until(pilot, lambda: source.calls >= calls + 2, "polling again")
         assert "PAUSED" not in pane.query_one("#mon-status").render().plain
 
 
@@ -323,7 +315,7 @@ async def test_a_slow_poll_is_never_doubled():
     source = FakeSource(ALL_OK, delay=0.3)
     app = MonitorApp(source, interval=0.05, steps=FAST)
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_until(pilot, lambda: source.calls >= 3, "three polls")
+        await until(pilot, lambda: source.calls >= 3, "three polls")
         assert source.most_at_once == 1
 
 
@@ -352,7 +344,7 @@ async def test_tab_5_is_the_monitor_and_polls_only_while_shown(monkeypatch):
         await pilot.press("5")
         pane = app.screen.query_one(MonitorPane)
         assert app.screen.query_one(TabbedContent).active == "monitor"
-        await wait_until(pilot, lambda: pane.last_update is not None, "poll on show")
+        await until(pilot, lambda: pane.last_update is not None, "poll on show")
         assert calls == [CLUSTER]
         assert app.focused is pane.query_one(ServicesTable)  # its keys work at once
         await pilot.press("p")
@@ -361,7 +353,7 @@ async def test_tab_5_is_the_monitor_and_polls_only_while_shown(monkeypatch):
         assert not pane.running  # hidden: not subscribed, nothing drawn
         polled = len(calls)
         await pilot.press("5", "p")  # shown and resumed: polls again
-        await wait_until(pilot, lambda: len(calls) > polled or pane._polling, "poll after resume", timeout=8)
+        await until(pilot, lambda: len(calls) > polled or pane.polling, "poll after resume", timeout=8)
         await pilot.press("1")
         assert pane.feed.subscribers == 0
 
@@ -426,9 +418,9 @@ async def test_o_cycles_the_sort_and_slash_filters_what_is_drawn():
         pane = app.pane
         nodes = pane.query_one(NodesTable)
         heading = pane.query_one("#mon-nodes-heading")
-        await wait_until(pilot, lambda: pane.drawn is not None, "first poll")
+        await until(pilot, lambda: pane.drawn is not None, "first poll")
         await pilot.press("r")
-        await wait_until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
+        await until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
         await pilot.pause()
         assert row_order(nodes, [N1, N2]) == [N1, N2]  # file order
         assert "sorted by file order" in heading.render().plain
@@ -485,16 +477,16 @@ async def test_rows_out_of_view_show_the_newest_values_once_scrolled_to():
     async with app.run_test(size=(200, 30)) as pilot:
         pane = app.pane
         nodes = pane.query_one(NodesTable)
-        await wait_until(pilot, lambda: pane.drawn is not None, "first poll")
+        await until(pilot, lambda: pane.drawn is not None, "first poll")
         await pilot.press("r")
-        await wait_until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
+        await until(pilot, lambda: pane.drawn.sequence == 2, "second poll")
         await pilot.pause()
         last = endpoints[-1]
         assert not any(last in line for line in drawn_lines(nodes))  # out of view
         nodes.focus()
         await pilot.pause()
         await pilot.press("ctrl+end")  # to the last row
-        await wait_until(pilot, lambda: any(last in line for line in drawn_lines(nodes)), "the last row in view")
+        await until(pilot, lambda: any(last in line for line in drawn_lines(nodes)), "the last row in view")
         line = next(line for line in drawn_lines(nodes) if last in line)
         assert " 600 " in line  # 60 x 30 gets in 3 s: the second poll's rate, drawn on arrival
         assert cells(nodes, last)[6] == "600"
@@ -525,9 +517,36 @@ async def test_a_feed_the_app_holds_is_shared_not_made_nor_closed_by_the_pane():
     async with app.run_test(size=(160, 40)) as pilot:
         pane = app.pane
         assert pane.feed is shared and not pane.owns_feed
-        await wait_until(pilot, lambda: pane.drawn is not None, "a snapshot of the shared engine")
+        await until(pilot, lambda: pane.drawn is not None, "a snapshot of the shared engine")
         assert shared.subscribers == 2
         assert cells(pane.query_one(NodesTable), N1)[4] == "ok"
-    assert shared.subscribers == 1 and not shared._closed  # the grid still listens; nothing closed
+    assert shared.subscribers == 1  # the grid still listens
     assert grid_view and grid_view[-1].sequence >= pane.drawn.sequence
+    seen, asked = len(grid_view), False
+    for _ in range(250):  # nothing closed: a poll asked now still reaches the grid (bounded: 5 s)
+        if len(grid_view) > seen:
+            break
+        asked = asked or (not shared.polling and shared.poll_now())
+        await asyncio.sleep(0.02)
+    assert len(grid_view) > seen, "the shared engine stopped when the pane went"
     await shared.close()
+
+
+async def test_a_theme_change_recolours_the_drawn_cells():
+    feed = CallableFeed(CLUSTER, FakeSource(ALL_OK), FakeStats())
+    app = ArcusApp(CLUSTER, "test.toml", theme_name="arcus-dark", monitor=feed)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("5")
+        table = app.screen.query_one(NodesTable)
+        await until(pilot, lambda: table.row_count == 2, "the nodes drawn")
+        await pilot.pause()
+        dark = app.theme_variables["success"].lower()
+        assert colour_of(table, "running") == dark
+        await pilot.press("p")  # paused: no poll draws the table again, only the theme change may
+        await pilot.pause()
+        app.theme = "arcus-light"
+        await pilot.pause()
+        light = app.theme_variables["success"].lower()
+        assert light == "#2f855a" != dark
+        await until(pilot, lambda: colour_of(table, "running") == light, "the light theme's success colour")
+    await feed.close()

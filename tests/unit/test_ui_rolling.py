@@ -17,7 +17,8 @@ from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
 from arcus_tui.ui.screens.main import MainScreen
 from arcus_tui.zk.fourletter import MemberMode, Mode
 from tests.unit.cluster_texts import THREE_HOSTS
-from tests.unit.test_ui_setup import drawn, finished, setup_pane, until
+from tests.unit.test_ui_setup import finished, setup_pane
+from tests.unit.ui_waits import drawn, toasts, until
 
 SIZE = (160, 50)
 CLUSTER_TEXT = THREE_HOSTS.replace('address = "127.0.0.2"\nzookeeper = true\nmemcached = [11211]',
@@ -163,11 +164,10 @@ async def test_unreadable_cache_list_is_refused_and_nothing_runs(cluster, monkey
     monkeypatch.setattr(rolling, "nodes_out_of_cache_list", unreadable)
     factory = Factory()
     app = ArcusApp(cluster, "test.toml")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await open_setup(app, pilot, factory)
         await pilot.press("R")
-        await until(pilot, lambda: any("cannot read /arcus/cache_list/test-cloud" in str(n.message)
-                                       for n in app._notifications), "the refusal")
+        await until(pilot, lambda: "cannot read /arcus/cache_list/test-cloud" in toasts(app), "the refusal")
         assert isinstance(app.screen, MainScreen) and factory.plans == []
 
 
@@ -201,10 +201,10 @@ async def test_zookeeper_restart_without_quorum_is_refused_and_nothing_runs(clus
     monkeypatch.setattr(rolling, "_probe", silent)
     factory = Factory()
     app = ArcusApp(cluster, "test.toml")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await open_setup(app, pilot, factory)
         await pilot.press("Z")
-        await until(pilot, lambda: any("no quorum" in str(n.message) for n in app._notifications), "the refusal")
+        await until(pilot, lambda: "no quorum" in toasts(app), "the refusal")
         assert isinstance(app.screen, MainScreen) and factory.plans == []
 
 

@@ -3,11 +3,11 @@ asks during a run, and the Logs tab holds a fleet (pages, merged view, filter, n
 
 from __future__ import annotations
 
+from functools import partial
+
 import asyncio
-import time
 
 import pytest
-from textual.geometry import Region
 
 from arcus_tui.deploy.plan import Plan, StepId
 from arcus_tui.deploy.report import DeployReport
@@ -20,6 +20,10 @@ from arcus_tui.ui.screens.edit_prompts import ConfirmScreen
 from arcus_tui.ui.screens.main import MainScreen
 from arcus_tui.ui.widgets.log_view import LogView
 from tests.unit.cluster_texts import THREE_HOSTS, fleet
+from tests.unit.ui_waits import drawn, until
+
+# this file's waits are longer than the shared default
+until = partial(until, timeout=10.0)
 
 SIZE = (140, 45)
 HOSTS = ("cache001", "cache002", "cache003")
@@ -57,17 +61,6 @@ class TwoHalvesRunner:
 
     async def close(self) -> None:
         pass
-
-
-async def until(pilot, predicate, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.02)
-
-
-def drawn(widget) -> str:
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
 
 
 def logs_pane(app: ArcusApp) -> LogsPane:

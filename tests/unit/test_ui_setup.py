@@ -8,11 +8,9 @@ callables the pane gives it, and returns a `DeployReport` built from its events.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
-from textual.geometry import Region
 from textual.widgets import Button, Input
 
 from arcus_tui.deploy.plan import REGISTRY, Plan, StepId, setup_plan, teardown_plan
@@ -35,6 +33,7 @@ from arcus_tui.ui.screens.main import MainScreen
 from arcus_tui.ui.widgets.log_view import LogView
 from arcus_tui.ui.widgets.setup_matrix import SetupMatrix, plan_targets
 from tests.unit.cluster_texts import THREE_HOSTS
+from tests.unit.ui_waits import drawn, toasts, until
 
 CLUSTER_TEXT = THREE_HOSTS
 
@@ -151,14 +150,6 @@ async def everything_ok(runner: FakeRunner, plan: Plan, previous) -> None:
             runner.finish(target, step.id)
 
 
-async def until(pilot, predicate, what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-
-
 def setup_pane(app: ArcusApp) -> SetupPane:
     return main_screen(app).query_one(SetupPane)
 
@@ -185,11 +176,6 @@ async def start_setup(app: ArcusApp, pilot) -> None:
     await until(pilot, lambda: isinstance(app.screen, ConfirmSetupScreen), "the setup confirmation")
     await pilot.press("y")
     await pilot.pause()
-
-
-def drawn(widget) -> str:
-    """The widget as it is drawn on the screen now (border, title and every visible line)."""
-    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.outer_size)))
 
 
 async def answer_first_setup(app: ArcusApp, pilot) -> None:
@@ -223,7 +209,7 @@ def every_text(app: ArcusApp) -> str:
                     parts.append(getattr(widget.render(), "plain", ""))
                 except Exception:
                     pass
-    parts.extend(str(n.message) for n in app._notifications)
+    parts.append(toasts(app))  # drawn only when the app runs with notifications=True
     parts.append(app.export_screenshot())
     return "\n".join(parts)
 
@@ -257,7 +243,7 @@ async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
     answers: dict = {}
     factory = FakeFactory(first_setup(tmp_path, answers))
     app = ArcusApp(cluster, "test.toml", ssh_paths=SshPaths.under(tmp_path / "gw"))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         pane = await start_with(app, pilot, factory)
         await start_setup(app, pilot)
 
@@ -473,7 +459,7 @@ async def test_read_only_never_calls_the_runner_and_the_engine_refuses_anyway(cl
 
         # invoked anyway (say from code): the real engine refuses before anything runs
         app.runs.runner_factory = Runner  # the real engine
-        pane._launch("setup", setup_plan(cluster), None)
+        pane.launch("setup", setup_plan(cluster), None)
         await finished(pilot, pane, 1)
         status = pane.query_one("#setup-status").render().plain
         assert "Setup not run: read-only mode: deploy steps change servers and znodes, so none is run" in status

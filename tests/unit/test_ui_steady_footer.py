@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Static
-from textual.widgets._footer import FooterKey
 
 from arcus_tui.ui.widgets.steady_footer import SteadyFooter
 
@@ -39,19 +38,19 @@ class FooterApp(App[None]):
 
 def footer_text(app: App) -> str:
     footer = app.screen.query_one(SteadyFooter)
-    return " ".join(key.render().plain for key in footer.query(FooterKey))
+    return " ".join(key.render().plain for key in footer.query("FooterKey"))
 
 
 async def test_moving_between_widgets_with_the_same_keys_keeps_the_footer():
     app = FooterApp()
     async with app.run_test(size=(80, 10)) as pilot:
         await pilot.pause()
-        keys = list(app.screen.query(FooterKey))
+        keys = list(app.screen.query("FooterKey"))
         assert "Cross" in footer_text(app) and "Yank" not in footer_text(app)
         app.screen.set_focus(app.query_one("#two"))
         await pilot.pause()
         await pilot.pause()
-        assert list(app.screen.query(FooterKey)) == keys  # the same widgets: not rebuilt
+        assert list(app.screen.query("FooterKey")) == keys  # the same widgets: not rebuilt
         app.screen.set_focus(app.query_one("#three"))
         await pilot.pause()
         await pilot.pause()

@@ -1,7 +1,9 @@
-"""The content of each numbered tab, one module per tab.
+"""The content of the numbered tabs: 1 Grid, 2 Setup, 3 Logs, 4 ZooKeeper, 5 Monitor,
+6 Events (`screens/main.py` `TABS` numbers them and binds the keys).
 
 `PANES` maps a tab id to a function that composes that tab's widgets from the
-`AppContext`; each pane says itself what it needs when there is no cluster file.
+`AppContext`, one module per tab; each pane says itself what it needs when there is no
+cluster file.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ class EventsPane(Vertical):
     #ev-message.-problem { border-top: solid $error; }
     """
 
-    BINDINGS = [Binding("r", "reconnect", "Retry / re-read")]
+    BINDINGS = [Binding("r", "reconnect", "Retry / re-read", id="events.reread")]
 
     def __init__(self, context: AppContext, source: Optional[SourceFactory] = None, *,
                  limit: int = DEFAULT_LIMIT, id: Optional[str] = "events-pane") -> None:
@@ -147,6 +147,7 @@ class EventsPane(Vertical):
         else:
             self._set_state("idle")
         self.set_interval(STATUS_EVERY, self._draw_status)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw_all())
 
     def on_show(self) -> None:
         self._visible = True
@@ -243,6 +244,11 @@ class EventsPane(Vertical):
         if not self._draw_due and self.is_attached:
             self._draw_due = True
             self.set_timer(DRAW_COALESCE, self._draw_now)
+
+    def _redraw_all(self) -> None:
+        """A new theme: the tables' cells hold their colours, so both are drawn again."""
+        self._events_changed = self._clients_changed = True
+        self._schedule_draw()
 
     def _draw_now(self) -> None:
         self._draw_due = self._dirty = False

@@ -2,7 +2,7 @@
 
 The lines live in the app's `RunLog` (`ui/runs.py`); this pane only draws them, at most
 about ten times a second whatever the rate, and only while it is on screen. A page shows
-up to `PAGE_TILES` logs side by side (all of them for the guide's three hosts); with a
+up to `PAGE_TILES` logs side by side (all of them for the co-located layout's three hosts); with a
 fleet, `n`/`p` move from host to host and the page follows, `e` jumps to the next host
 that failed, `m` shows every target's lines merged in arrival order, each prefixed with
 its target. `/` filters (text, or `re:` and a regular expression) every view: each host's
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 from textual import events
@@ -66,17 +65,17 @@ class LogsPane(Vertical):
     """
 
     BINDINGS = [
-        Binding("n", "cycle(1)", "Next host"),
-        Binding("p", "cycle(-1)", "Previous", show=False),
-        Binding("e", "next_failed", "Next failed"),
-        Binding("m", "toggle_merged", "Merged"),
-        Binding("slash", "open_filter", "Filter", key_display="/"),
-        Binding("right_square_bracket", "match(1)", "Next match", key_display="]"),
-        Binding("left_square_bracket", "match(-1)", "Previous match", show=False, key_display="["),
-        Binding("space", "toggle_follow", "Follow/pause", key_display="space"),
-        Binding("f,enter", "maximise", "Maximise", key_display="f"),
-        Binding("w", "save", "Save log"),
-        Binding("c", "clear", "Clear logs"),
+        Binding("n", "cycle(1)", "Next host", id="logs.next-host"),
+        Binding("p", "cycle(-1)", "Previous", show=False, id="logs.previous-host"),
+        Binding("e", "next_failed", "Next failed", id="logs.next-failed"),
+        Binding("m", "toggle_merged", "Merged", id="logs.merged"),
+        Binding("slash", "open_filter", "Filter", key_display="/", id="logs.filter"),
+        Binding("right_square_bracket", "match(1)", "Next match", key_display="]", id="logs.next-match"),
+        Binding("left_square_bracket", "match(-1)", "Previous match", show=False, key_display="[", id="logs.previous-match"),
+        Binding("space", "toggle_follow", "Follow/pause", key_display="space", id="logs.follow"),
+        Binding("f,enter", "maximise", "Maximise", key_display="f", id="logs.maximise"),
+        Binding("w", "save", "Save log", id="logs.save"),
+        Binding("c", "clear", "Clear logs", id="logs.clear"),
     ]
 
     def __init__(self, context: AppContext, *, id: Optional[str] = "logs-pane") -> None:

@@ -29,43 +29,30 @@ from __future__ import annotations
 
 import datetime
 from functools import partial
-from typing import Callable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.reactive import reactive
 from textual.widgets import Input, Label, Static
 
 from arcus_tui.monitor.feed import (DEFAULT_INTERVAL, DEFAULT_POLL_TIMEOUT, CallableFeed, MonitorFeed,
                                     StatsSource, StatusSource)
 from arcus_tui.monitor.capacity import capacity_from_snapshot
 from arcus_tui.monitor.live import default_stats, live_monitor
-from arcus_tui.monitor.snapshot import MonitorSnapshot, NodeLive
+from arcus_tui.monitor.snapshot import MonitorSnapshot
 
 from ..context import AppContext
 from ..screens.admin_command import AdminCommandScreen
 from ..widgets.capacity_table import CapacityTable
-from ..widgets.monitor_tables import NOT_JOINED, NodesTable, ServicesTable, ensemble_content, node_row, service_row
+from ..widgets.monitor_tables import (NODE_SORTS, NOT_JOINED, NodesTable, ServicesTable, ensemble_content, node_matches,
+                                      node_row, service_row)
 
 INTERVAL_STEPS: tuple[float, ...] = (1, 2, 3, 5, 10, 15, 30, 60)
 """What ``+`` and ``-`` step through; the interval never leaves [first, last]."""
 
 default_stats_source: StatsSource = default_stats
-
-
-def _rate_key(value: Optional[float]) -> float:
-    return -(value if value is not None else -1.0)  # highest first, missing last
-
-
-NODE_SORTS: tuple[tuple[str, Callable[[NodeLive], object]], ...] = (
-    ("file order", lambda node: 0),
-    ("node", lambda node: node.endpoint),
-    ("verdict", lambda node: (node.state.verdict == "ok", node.state.verdict)),
-    ("get/s", lambda node: _rate_key(node.rates.get_per_s if node.rates else None)),
-    ("memory", lambda node: _rate_key(node.rates.memory_ratio if node.rates else None)),
-    ("connections", lambda node: _rate_key(node.rates.connection_ratio if node.rates else None)),
-)
-"""What ``o`` cycles through: (name, key). Python's sort is stable: ties keep file order."""
 
 
 def shared_feed(context: AppContext) -> Optional[MonitorFeed]:
@@ -90,26 +77,26 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def node_matches(node: NodeLive, text: str) -> bool:
-    """The filter: a case-insensitive piece of the host, the node's address or its verdict."""
-    text = text.lower()
-    return any(text in field.lower() for field in (node.host, node.endpoint, node.state.verdict,
-                                                   node.liveness.value))
-
-
 class MonitorPane(Vertical):
     """The Monitor tab: status line, ensemble, services, nodes, errors."""
 
     BINDINGS = [
-        Binding("p", "toggle_pause", "Pause/resume"),
-        Binding("plus", "slower", "Interval +", key_display="+"),
-        Binding("equals_sign", "slower", "Interval +", show=False),
-        Binding("minus", "faster", "Interval -", key_display="-"),
-        Binding("r", "poll_now", "Poll now"),
-        Binding("o", "cycle_sort", "Sort nodes"),
-        Binding("slash", "filter", "Filter nodes", key_display="/"),
-        Binding("c", "admin_command", "mc command"),
+        Binding("p", "toggle_pause", "Pause/resume", id="monitor.pause"),
+        Binding("plus", "slower", "Interval +", key_display="+", id="monitor.slower"),
+        Binding("equals_sign", "slower", "Interval +", show=False, id="monitor.slower-equals"),
+        Binding("minus", "faster", "Interval -", key_display="-", id="monitor.faster"),
+        Binding("r", "poll_now", "Poll now", id="monitor.poll-now"),
+        Binding("o", "cycle_sort", "Sort nodes", id="monitor.sort"),
+        Binding("slash", "filter", "Filter nodes", key_display="/", id="monitor.filter"),
+        Binding("c", "admin_command", "mc command", id="monitor.admin-command"),
     ]
+
+    interval: reactive[float] = reactive(DEFAULT_INTERVAL, init=False)
+    """Seconds between polls (+ / -); the feed and the status line follow."""
+    paused: reactive[bool] = reactive(False, init=False)
+    sort_index: reactive[int] = reactive(0, init=False)
+    """Index into NODE_SORTS (o)."""
+    filter_text: reactive[str] = reactive("", init=False)
 
     def __init__(
         self,
@@ -125,7 +112,7 @@ class MonitorPane(Vertical):
         super().__init__(id=id)
         self.context = context
         self.steps = tuple(sorted(steps))
-        self.interval = clamp_interval(interval, self.steps)
+        self.set_reactive(MonitorPane.interval, clamp_interval(interval, self.steps))
         shared = shared_feed(context) if source is None else None
         self.owns_feed = not isinstance(source, MonitorFeed) and shared is None  # else its giver closes it
         if isinstance(source, MonitorFeed):
@@ -137,9 +124,6 @@ class MonitorPane(Vertical):
         if self.feed is not None:
             self.feed.set_interval(self.interval)
             self.feed.poll_timeout = poll_timeout
-        self.paused = False
-        self.sort_index = 0
-        self.filter_text = ""
         self.highlighted: frozenset[str] = frozenset()  # endpoints shown as "running but not joined"
         self.drawn: Optional[MonitorSnapshot] = None
         self._pending: Optional[MonitorSnapshot] = None
@@ -157,7 +141,7 @@ class MonitorPane(Vertical):
         return self.feed.polls if self.feed is not None else 0
 
     @property
-    def _polling(self) -> bool:
+    def polling(self) -> bool:
         return self.feed is not None and self.feed.polling
 
     @property
@@ -203,6 +187,8 @@ class MonitorPane(Vertical):
             self.query_one("#mon-errors", Static).update(Content.assemble(
                 ("No cluster file: ", "bold"), "start arcus-tui with one to monitor its cloud."))
         self._draw_status_line()
+        # the tables' cells hold their colours: a new theme draws the last snapshot again
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.drawn and self._draw(self.drawn))
 
     async def on_unmount(self) -> None:
         self._unsubscribe()
@@ -313,17 +299,27 @@ class MonitorPane(Vertical):
 
     # -- keys ------------------------------------------------------------------------
 
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
+    # What the keys change draws itself: the watchers below redraw (Textual's reactive attributes).
+
+    def watch_paused(self) -> None:
         self._apply_running()
 
-    def set_interval_seconds(self, value: float) -> None:
-        value = clamp_interval(value, self.steps)
-        if value != self.interval:
-            self.interval = value
-            if self.feed is not None:
-                self.feed.set_interval(value)
+    def watch_interval(self, value: float) -> None:
+        if self.feed is not None:
+            self.feed.set_interval(value)
         self._draw_status_line()
+
+    def watch_sort_index(self) -> None:
+        self._redraw_nodes()
+
+    def watch_filter_text(self) -> None:
+        self._redraw_nodes()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+
+    def set_interval_seconds(self, value: float) -> None:
+        self.interval = clamp_interval(value, self.steps)
 
     def action_slower(self) -> None:
         longer = [step for step in self.steps if step > self.interval]
@@ -354,7 +350,6 @@ class MonitorPane(Vertical):
 
     def action_cycle_sort(self) -> None:
         self.sort_index = (self.sort_index + 1) % len(NODE_SORTS)
-        self._redraw_nodes()
 
     def action_filter(self) -> None:
         box = self.query_one("#mon-filter", Input)
@@ -364,7 +359,6 @@ class MonitorPane(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "mon-filter":
             self.filter_text = event.value.strip()
-            self._redraw_nodes()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "mon-filter":
@@ -381,7 +375,6 @@ class MonitorPane(Vertical):
         if not keep:
             box.value = ""
             self.filter_text = ""
-            self._redraw_nodes()
         box.display = bool(self.filter_text)
         self.query_one(NodesTable).focus()
 

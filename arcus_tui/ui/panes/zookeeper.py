@@ -4,10 +4,11 @@ The pane opens its own `RegistrySession` with ``read_only=True`` (always, whatev
 ``--read-only`` says): it only reads and watches, and the session would refuse a
 write even if some code here tried one. Nothing in this module calls a write.
 
-What the pane knows of the tree lives in `arcus_tui.zk.znode_cache` (child names per
-open znode, a stat per row seen, the paging) and the filter in
-`arcus_tui.zk.znode_filter`; this module holds the connection and keeps the `Tree`
-widget in step with them:
+What the pane knows of the tree, and every decision about it, lives in
+`arcus_tui.zk.znode_browser` (no Textual): the session and its watcher, the znodes read
+so far (`znode_cache`), the name filter (`znode_filter`), which reads run or failed, what
+a watched change asks for. This module runs the reads in workers and keeps the `Tree`
+widget in step with the model:
 
 * connecting runs in a worker (kazoo is synchronous: ``asyncio.to_thread``) with
   a timeout, the first time the tab is shown; a failure shows the ensemble string,
@@ -23,6 +24,9 @@ widget in step with them:
 * ``/`` filters by name over the names read so far (keys typed ahead coalesce into
   one pass; at most a page of rows is drawn per znode), ``r`` re-reads every open
   znode (or retries the connection).
+
+Over 400 lines: what is left is Textual wiring only (workers, the tree's events, focus, the
+filter box); the model and its decisions moved to `zk/znode_browser.py` (issue 11).
 """
 
 from __future__ import annotations
@@ -41,18 +45,15 @@ from textual.widgets import Input, Static, Tree
 
 from arcus_tui.zk import paths
 from arcus_tui.zk.session import RegistrySession
-from arcus_tui.zk.tree import ChangeKind, TreeChange, TreeWatcher, read_data
-from arcus_tui.zk.znode_cache import (ROOT, ChildStat, Level, StatQueue, ZnodeCache, drain_stats, parent_of,
-                                      read_failure, read_level, read_stats, under)
-from arcus_tui.zk.znode_filter import MatchMemo, ZnodeFilter
+from arcus_tui.zk.tree import TreeChange, TreeWatcher, read_data
+from arcus_tui.zk.znode_browser import ZnodeBrowser
+from arcus_tui.zk.znode_cache import ROOT, ChildStat, Level, ZnodeCache, drain_stats, read_level, read_stats
 
 from ..context import AppContext
 from ..widgets.zk_tree import ZkDetail, ZkTree, connection_message, is_znode, status_line
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 CONNECTION_CHECK_INTERVAL = 1.0
-MAX_WATCHED = 2000
-"""Znodes watched at most: the open ones, then rows whose stat was read (live counts)."""
 AUTO_EXPAND = (paths.ARCUS, paths.ARCUS_REPL, paths.cache_list(paths.ARCUS))
 """Opened on connect when they exist: the ARCUS registry is what an operator came for."""
 
@@ -72,9 +73,9 @@ class ZooKeeperPane(Vertical):
     """The ZooKeeper tab: status line, filter, tree and detail panel."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("r", "reload", "Reload / retry"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("slash", "filter", "Filter", key_display="/", id="zookeeper.filter"),
+        Binding("r", "reload", "Reload / retry", id="zookeeper.reload"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="zookeeper.clear-filter"),
     ]
 
     class Changed(Message):
@@ -91,28 +92,26 @@ class ZooKeeperPane(Vertical):
         cluster = context.cluster
         self.hosts = cluster.connect_string if cluster is not None else ""
         self.connect_timeout = connect_timeout
-        self.session: Optional[RegistrySession] = None
-        self.watcher: Optional[TreeWatcher] = None
+        self.model = ZnodeBrowser()
         self.state = "idle"  # idle | connecting | connected | failed | unavailable
         self.error = ""
-        self.cache = ZnodeCache()
-        self._memo = MatchMemo()
-        self._filter = ZnodeFilter(self.cache, "", self._memo)
         self._filter_due = False
-        self._failures: dict[str, str] = {}
-        self._stat_queue = StatQueue()  # rows on screen without a stat
         self._stats_running = False
         self._stats_asked = False
-        self._loading: set[str] = set()  # znodes whose children are being read
-        self._load_again: set[str] = set()  # ... and that changed meanwhile
         self._detail_path: Optional[str] = None
         self._started = False
-        self._was_connected = False
-        self._read_error = ""
 
     @property
     def filter_text(self) -> str:
-        return self._filter.text
+        return self.model.filter_text
+
+    @property
+    def session(self) -> Optional[RegistrySession]:
+        return self.model.session
+
+    @property
+    def cache(self) -> ZnodeCache:
+        return self.model.cache
 
     # -- layout ----------------------------------------------------------------------
 
@@ -142,6 +141,8 @@ class ZooKeeperPane(Vertical):
         else:
             self._set_state("idle")
         self.set_interval(CONNECTION_CHECK_INTERVAL, self._check_connection)
+        # the tree's labels hold their colours: a new theme draws them again
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.znode_tree.repaint(self.cache))
 
     def on_show(self) -> None:
         """First shown: connect (not at start-up, so an unused tab costs nothing)."""
@@ -154,10 +155,7 @@ class ZooKeeperPane(Vertical):
         self._want_stats()
 
     async def on_unmount(self) -> None:
-        watcher, session = self.watcher, self.session
-        self.watcher = self.session = None
-        if watcher is not None:
-            watcher.close()
+        session = self.model.detach()
         if session is not None:
             try:
                 await asyncio.wait_for(asyncio.to_thread(session.close), 5)
@@ -197,9 +195,7 @@ class ZooKeeperPane(Vertical):
         except Exception as error:  # RegistryConnectionError, or anything else: a message, no traceback
             self._set_state("failed", str(error) or type(error).__name__)
             return
-        self.session = session
-        self.watcher = TreeWatcher(session, asyncio.get_running_loop(), self._on_change)
-        self._was_connected = True
+        self.model.attach(session, TreeWatcher(session, asyncio.get_running_loop(), self._on_change))
         self._set_state("connected")
         tree = self.znode_tree
         tree.auto_expand = set(AUTO_EXPAND)
@@ -209,27 +205,19 @@ class ZooKeeperPane(Vertical):
         self._reload(ROOT)
 
     def _teardown(self) -> None:
-        if self.watcher is not None:
-            self.watcher.close()
-        _close_quietly(self.session)
-        self.watcher = self.session = None
-        self.cache.clear()
-        self._refilter()
-        self._failures.clear()
-        self._stat_queue.clear()
+        _close_quietly(self.model.detach())
         self.znode_tree.reset()
         self._detail_path = None
 
     def _check_connection(self) -> None:
         """kazoo reconnects by itself; after it does, re-read and re-watch (a session
         expiry drops every watch)."""
-        if self.state != "connected" or self.session is None:
+        if self.state != "connected":
             return
-        connected = self.session.connected
-        if connected and not self._was_connected:
+        connected = self.model.connection_changed()
+        if connected:
             self._reload_all()
-        if connected != self._was_connected:
-            self._was_connected = connected
+        if connected is not None:
             self._update_status()
 
     # -- state and status line -------------------------------------------------------
@@ -250,40 +238,32 @@ class ZooKeeperPane(Vertical):
             state = "reconnecting"
         self.query_one("#zk-status", Static).update(status_line(
             self.hosts, state, len(self.cache.open_paths), self.filter_text,
-            self._filter.count() if self.filter_text else (0, 0), self._read_error))
+            self.model.filter.count() if self.filter_text else (0, 0), self.model.read_error))
 
     # -- reading children ------------------------------------------------------------
 
     def _reload(self, path: str) -> None:
         """Read ``path`` again; while a read of it is running, once more after it (a
         busy cache_server_log day fires a change per join: one 3 MB read at a time)."""
-        if path in self._loading:
-            self._load_again.add(path)
-            return
-        self._loading.add(path)
-        self.run_worker(partial(self._load, path), group=f"zk-load {path}", exit_on_error=False)
+        if self.model.begin_load(path):
+            self.run_worker(partial(self._load, path), group=f"zk-load {path}", exit_on_error=False)
 
     async def _load(self, path: str) -> None:
         try:
             await self._read_children(path)
         finally:
-            self._loading.discard(path)
-            if path in self._load_again:
-                self._load_again.discard(path)
+            if self.model.end_load(path):
                 self._reload(path)
 
     def _reload_all(self) -> None:
         """Re-read every open znode and re-arm every watch (a session expiry drops them)."""
-        if self.watcher is not None:
-            for path in self.watcher.watched:
-                self.watcher.unwatch(path)
-        for path in sorted(self.cache.open_paths) or [ROOT]:
+        for path in self.model.to_read_again():
             self._reload(path)
         if self._detail_path:
             self._show_detail(self._detail_path)
 
     async def _read_children(self, path: str) -> None:
-        session, watcher = self.session, self.watcher
+        session, watcher = self.model.session, self.model.watcher
         if session is None or watcher is None:
             return
         watcher.watch(path)  # before reading: a change after the read is then reported
@@ -295,8 +275,7 @@ class ZooKeeperPane(Vertical):
             return
         if session is not self.session:
             return  # reconnected meanwhile: that session reads for itself
-        if self._failures.pop(path, None) is not None or self._read_error:
-            self._read_error = ""
+        if self.model.read_succeeded(path):
             self._update_status()
         if level is None:  # gone: its parent's children watch reports it
             self._forget(path)
@@ -306,9 +285,7 @@ class ZooKeeperPane(Vertical):
     def _read_failed(self, path: str, error: BaseException) -> None:
         """A short word in the status line and under the znode, the whole story
         (what to raise, where) in its detail panel."""
-        stat = self.cache.stat(path)
-        self._failures[path] = read_failure(path, error, stat.num_children if stat else None)
-        self._read_error = f"could not read the children of {path} (see its details)"
+        self.model.read_failed(path, error)
         self._update_status()
         if not self.cache.is_open(path):
             self.znode_tree.show_failure(path, "could not read its children, see the details")
@@ -317,21 +294,15 @@ class ZooKeeperPane(Vertical):
 
     def _apply_level(self, level: Level) -> None:
         path = level.info.path
-        self.cache.set_level(level.info, level.lowered)
-        self._refilter()
+        self.model.apply_level(level)
         self.znode_tree.refresh_row(path, self.cache)
-        self.znode_tree.sync(path, self.cache, self._filter)
+        self.znode_tree.sync(path, self.cache, self.model.filter)
         self._update_status()
         self._want_stats()
 
     def _forget(self, top: str) -> None:
-        """Drop ``top`` and everything read below it from the model, and their watches."""
-        self.cache.forget(top)
-        self._refilter()
-        if self.watcher is not None:
-            for path in self.watcher.watched:
-                if under(path, top):
-                    self.watcher.unwatch(path)
+        """Drop ``top`` and everything read below it from the model (and their watches) and the tree."""
+        self.model.forget(top)
         self.znode_tree.forget_below(top)
 
     # -- reading the stat of the rows on screen ---------------------------------------
@@ -347,31 +318,22 @@ class ZooKeeperPane(Vertical):
         self._stats_asked = False
         if self.session is None or not self.is_attached:
             return
-        self._stat_queue.add(self.znode_tree.visible_paths(), self.cache)
-        if self._stat_queue and not self._stats_running:
+        self.model.stat_queue.add(self.znode_tree.visible_paths(), self.cache)
+        if self.model.stat_queue and not self._stats_running:
             self._stats_running = True
             self.run_worker(self._fetch_stats, group="zk-stats", exit_on_error=False)
 
     async def _fetch_stats(self) -> None:
         try:
-            await drain_stats(self._stat_queue, lambda: self.session, self._apply_stats)
+            await drain_stats(self.model.stat_queue, lambda: self.session, self._apply_stats)
         finally:
             self._stats_running = False
 
     def _apply_stats(self, found: dict[str, Optional[ChildStat]]) -> None:
         tree = self.znode_tree
         palette = tree.palette()
-        room = MAX_WATCHED - len(self.watcher.watched) if self.watcher is not None else 0
-        for path, stat in found.items():
-            if stat is None:
-                continue  # gone: its parent's children watch reports it
-            self.cache.set_stat(path, stat)
+        for path in self.model.apply_stats(found):
             tree.refresh_row(path, self.cache, palette)
-            if room > 0 and self.watcher is not None:
-                # Rows on screen stay live: their counts and expanders follow changes
-                # (an empty service gets its first node).
-                self.watcher.watch(path)
-                room -= 1
 
     def _restat(self, path: str) -> None:
         self.run_worker(partial(self._read_stat, path), group=f"zk-stat {path}", exclusive=True, exit_on_error=False)
@@ -387,12 +349,6 @@ class ZooKeeperPane(Vertical):
         if found.get(path) is not None and session is self.session and not self.cache.needs_stat(path):
             self._apply_stats(found)
 
-    # -- the tree against the model ---------------------------------------------------
-
-    def _refilter(self) -> None:
-        """The names changed: a new filter over them (it memoises per state)."""
-        self._filter = ZnodeFilter(self.cache, self._filter.text, self._memo)
-
     # -- events ----------------------------------------------------------------------
 
     def _on_change(self, change: TreeChange) -> None:
@@ -401,18 +357,15 @@ class ZooKeeperPane(Vertical):
 
     @on(Changed)
     def _changed(self, event: Changed) -> None:
-        change = event.change
-        if change.kind is ChangeKind.DELETED:
-            self._forget(change.path)
-            parent = parent_of(change.path)
-            if change.path != ROOT and self.cache.is_open(parent):
-                self._reload(parent)
-        elif change.kind in (ChangeKind.CHILDREN, ChangeKind.CREATED) and self.cache.is_open(change.path):
-            self._reload(change.path)
-        elif change.kind is ChangeKind.CHILDREN and not self.cache.needs_stat(change.path):
-            self._restat(change.path)  # shown but not open: its count and expander
-        if change.path == self._detail_path:
-            self._show_detail(change.path)
+        work = self.model.work_for(event.change, self._detail_path)
+        if work.forget is not None:
+            self._forget(work.forget)
+        if work.reload is not None:
+            self._reload(work.reload)
+        if work.restat is not None:
+            self._restat(work.restat)
+        if work.detail:
+            self._show_detail(event.change.path)
 
     @on(Tree.NodeExpanded, "#zk-tree")
     def _expanded_node(self, event: Tree.NodeExpanded) -> None:
@@ -435,7 +388,7 @@ class ZooKeeperPane(Vertical):
 
     @on(ZkTree.MoreWanted)
     def _more_wanted(self, event: ZkTree.MoreWanted) -> None:
-        self.znode_tree.show_more(event.parent, self.cache, self._filter)
+        self.znode_tree.show_more(event.parent, self.cache, self.model.filter)
         self._want_stats()
 
     @on(ZkTree.Scrolled)
@@ -466,7 +419,7 @@ class ZooKeeperPane(Vertical):
         if info is None:
             self.detail.show_note(path, "deleted")
             return
-        self.detail.show_node(info, self._failures.get(path, ""))
+        self.detail.show_node(info, self.model.failures.get(path, ""))
         # The highlighted znode is fresh: mend its line (a leaf may have grown children).
         self.cache.set_stat(path, ChildStat.from_info(info))
         self.znode_tree.refresh_row(path, self.cache)
@@ -514,11 +467,9 @@ class ZooKeeperPane(Vertical):
         self.znode_tree.focus()
 
     def _set_filter(self, text: str) -> None:
-        text = text.strip().lower()
-        if text == self.filter_text:
+        if not self.model.set_filter(text):
             return
-        self._filter = ZnodeFilter(self.cache, text, self._memo)
-        self.znode_tree.sync(ROOT, self.cache, self._filter)
+        self.znode_tree.sync(ROOT, self.cache, self.model.filter)
         if not text:
             self.znode_tree.close_filter_openings()
         self._update_status()

@@ -55,7 +55,7 @@ class AdminCommandScreen(DialogScreen[None]):
     }
     """
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = [Binding("escape", "close", "Close", id="dialog.cancel")]
 
     def __init__(self, endpoints: Sequence[str], *, read_only: bool, runner: Optional[Runner] = None,
                  timeout: float = DEFAULT_TIMEOUT) -> None:

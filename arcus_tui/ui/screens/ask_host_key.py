@@ -51,9 +51,9 @@ class AskHostKeyScreen(DialogScreen[bool]):
     """
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Trust"),
-        Binding("n", "answer(False)", "Refuse"),
-        Binding("escape", "answer(False)", "Refuse", show=False),
+        Binding("y", "answer(True)", "Trust", id="dialog.yes"),
+        Binding("n", "answer(False)", "Refuse", id="dialog.no"),
+        Binding("escape", "answer(False)", "Refuse", show=False, id="dialog.cancel"),
     ]
 
     def __init__(self, question: HostKeyQuestion) -> None:

@@ -33,7 +33,7 @@ class AskPasswordScreen(DialogScreen[Optional[Password]]):
     }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, hosts: str = "") -> None:
         super().__init__()

@@ -33,8 +33,8 @@ class ConfirmSetupScreen(DialogScreen[bool]):
     """
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes, run it"),
-        Binding("n,escape,enter", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes, run it", id="dialog.yes"),
+        Binding("n,escape,enter", "answer(False)", "No", id="dialog.no"),
     ]
 
     def __init__(self, service_code: str, summary: str, effects: list[str], *, title: str = "",

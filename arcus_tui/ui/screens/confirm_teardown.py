@@ -1,14 +1,13 @@
-"""Before the teardown: the operator types `Delete <service_code>`, as the old tool asked."""
+"""Before the teardown: the operator types `Delete <service_code>`, as arcus.sh asked
+(docs/arcus.md#init-register-and-unregister)."""
 
 from __future__ import annotations
 
 from textual.content import Content
 
+from arcus_tui.deploy.recipes import teardown_phrase as confirmation_phrase
+
 from .typed_confirmation import TypedConfirmationScreen
-
-
-def confirmation_phrase(service_code: str) -> str:
-    return f"Delete {service_code}"
 
 
 class ConfirmTeardownScreen(TypedConfirmationScreen):

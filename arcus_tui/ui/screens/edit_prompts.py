@@ -39,7 +39,7 @@ class EditPrompt(DialogScreen[ResultType]):
 class AskHostScreen(EditPrompt[Optional[tuple[str, str]]]):
     """Name and address of a host to add; (name, address) or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, suggested_name: str = "", suggested_address: str = "") -> None:
         super().__init__()
@@ -87,7 +87,7 @@ class AskHostScreen(EditPrompt[Optional[tuple[str, str]]]):
 class AskNumberScreen(EditPrompt[Optional[int]]):
     """One whole number (a port, a memlimit); None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, title: str, prompt: str, suggested: Optional[int] = None, note: str = "") -> None:
         super().__init__()
@@ -126,8 +126,8 @@ class ConfirmScreen(EditPrompt[bool]):
     """A yes/no question; only `y` says yes (n, Esc or Enter say no)."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape,enter", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes", id="dialog.yes"),
+        Binding("n,escape,enter", "answer(False)", "No", id="dialog.no"),
     ]
 
     def __init__(self, title: str, question: str) -> None:

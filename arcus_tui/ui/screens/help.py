@@ -2,106 +2,131 @@
 
 from __future__ import annotations
 
+from typing import Mapping, Optional
+
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from ..keymap import default_keys, key_text
 from .dialog import DialogScreen
 
-KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+Keys = tuple[str, ...]
+"""A help row's keys: a binding id ("setup.start", shown as its key now, keymap applied) or,
+without a dot, a key Textual itself binds (the command palette, a tree's enter)."""
+
+KEYS: tuple[tuple[str, tuple[tuple[Keys, str], ...]], ...] = (
     (
         "Anywhere",
         (
-            ("1 2 3 4 5 6", "Grid / Setup / Logs / ZooKeeper / Monitor / Events tab"),
-            ("?", "this help"),
-            ("ctrl+p", "command palette (change theme, keys, quit...)"),
-            ("esc", "close this screen, go back"),
-            ("q  ctrl+q", "quit (asks first during a run or with unsaved layout edits)"),
+            (("tab.grid", "tab.setup", "tab.logs", "tab.zookeeper", "tab.monitor", "tab.events"),
+             "Grid / Setup / Logs / ZooKeeper / Monitor / Events tab"),
+            (("app.help",), "this help"),
+            (("ctrl+p",), "command palette: every action (setup, retry, tabs, hosts, themes, quit...)"),
+            (("esc",), "close this screen, go back"),
+            (("app.quit", "ctrl+q"), "quit (asks first during a run or with unsaved layout edits)"),
         ),
     ),
     (
         "Grid",
         (
-            ("← ↓ ↑ →", "move to the neighbouring host box"),
-            ("h j k l", "the same, vi style"),
-            ("home  end", "first / last host"),
-            ("/", "filter the boxes by name, address or state (enter keeps, esc clears)"),
-            ("tab  shift+tab", "next / previous box, then the tab bar"),
-            ("a", "add a host (asks name and address)"),
-            ("d", "delete the focused host (asks y/N)"),
-            ("z", "toggle ZooKeeper on the focused host"),
-            ("+  -", "add / remove a memcached port (suggests the next free / the last)"),
-            ("m", "set the memlimit of one of the host's nodes"),
-            ("ctrl+s", "save the layout to the cluster file (comments kept)"),
-            ("L", "apply the saved file's memlimit / connections to the running nodes, live (asks y/N)"),
+            (("grid.left", "grid.down", "grid.up", "grid.right"), "move to the neighbouring host box"),
+            (("grid.left-vi", "grid.down-vi", "grid.up-vi", "grid.right-vi"), "the same, vi style"),
+            (("grid.first", "grid.last"), "first / last host"),
+            (("grid.filter",), "filter the boxes by name, address or state (enter keeps it)"),
+            (("grid.clear-filter",), "clear the filter"),
+            (("tab", "shift+tab"), "next / previous box, then the tab bar"),
+            (("grid.add-host",), "add a host (asks name and address)"),
+            (("grid.delete-host",), "delete the focused host (asks y/N)"),
+            (("grid.toggle-zookeeper",), "toggle ZooKeeper on the focused host"),
+            (("grid.add-port", "grid.remove-port"), "add / remove a memcached port (suggests the next free / the last)"),
+            (("grid.set-memlimit",), "set the memlimit of one of the host's nodes"),
+            (("grid.save",), "save the layout to the cluster file (comments kept)"),
+            (("grid.live-config",), "apply the saved file's memlimit / connections to the running nodes, live (asks y/N)"),
         ),
     ),
     (
         "Setup",
         (
-            ("s", "run the whole setup, every step on all hosts at once (shows what it changes, asks y/N)"),
-            ("r", "run again only what failed or was skipped"),
-            ("t", "tear down (asks you to type Delete <service code>)"),
-            ("R  Z", "rolling restart of memcached (a node at a time) / ZooKeeper (leader last); shows the order, asks y/N"),
-            ("x  ctrl+c", "cancel the run in progress (steps already done stay done)"),
-            ("← ↓ ↑ →", "pick a cell: its message shows under the matrix"),
+            (("setup.start",), "run the whole setup, every step on all hosts at once (shows what it changes, asks y/N)"),
+            (("setup.retry",), "run again only what failed or was skipped"),
+            (("setup.teardown",), "tear down (asks you to type Delete <service code>)"),
+            (("setup.rolling-memcached", "setup.rolling-zookeeper"),
+             "rolling restart of memcached (a node at a time) / ZooKeeper (leader last); shows the order, asks y/N"),
+            (("setup.cancel",), "cancel the run in progress (steps already done stay done)"),
+            (("←", "↓", "↑", "→"), "pick a cell: its message shows under the matrix"),
         ),
     ),
     (
         "Logs",
         (
-            ("n  p", "next / previous host's log (a fleet's logs come a page at a time)"),
-            ("e", "the next host that failed"),
-            ("m", "every host's lines merged in arrival order, each with its host, and back"),
-            ("/", "filter the logs: text, or re:REGEX (enter applies, esc clears)"),
-            ("]  [", "next / previous matching line"),
-            ("space", "pause following the newest lines, and resume"),
-            ("f  enter", "maximise the focused host's log, and back"),
-            ("w", "save the focused log (or the merged one) to a file"),
-            ("c", "clear every log"),
+            (("logs.next-host", "logs.previous-host"), "next / previous host's log (a fleet's logs come a page at a time)"),
+            (("logs.next-failed",), "the next host that failed"),
+            (("logs.merged",), "every host's lines merged in arrival order, each with its host, and back"),
+            (("logs.filter",), "filter the logs: text, or re:REGEX (enter applies, esc clears)"),
+            (("logs.next-match", "logs.previous-match"), "next / previous matching line"),
+            (("logs.follow",), "pause following the newest lines, and resume"),
+            (("logs.maximise",), "maximise the focused host's log, and back"),
+            (("logs.save",), "save the focused log (or the merged one) to a file"),
+            (("logs.clear",), "clear every log"),
         ),
     ),
     (
         "ZooKeeper  (read-only)",
         (
-            ("↓ ↑", "move in the znode tree; the panel shows the znode's data and stat"),
-            ("enter  space", "open / close a znode (its children load and stay live)"),
-            ("/", "filter the tree by name (enter keeps it, esc clears it)"),
-            ("r", "re-read every open znode; retry when not connected"),
+            (("↓", "↑"), "move in the znode tree; the panel shows the znode's data and stat"),
+            (("enter", "space"), "open / close a znode (its children load and stay live)"),
+            (("zookeeper.filter",), "filter the tree by name (enter keeps it)"),
+            (("zookeeper.clear-filter",), "clear the filter"),
+            (("zookeeper.reload",), "re-read every open znode; retry when not connected"),
         ),
     ),
     (
         "Monitor  (read-only)",
         (
-            ("p", "pause / resume polling"),
-            ("+  -", "poll less / more often (1 to 60 s, default 3 s)"),
-            ("r", "poll now"),
-            ("o", "sort the nodes: file order, node, verdict, get/s, memory, connections"),
-            ("/", "filter the nodes by host, address or verdict (enter keeps it, esc clears it)"),
-            ("c", "a memcached admin command on every node (stats ...; a write only if asked, never read-only)"),
+            (("monitor.pause",), "pause / resume polling"),
+            (("monitor.slower", "monitor.slower-equals", "monitor.faster"),
+             "poll less / less / more often (1 to 60 s, default 3 s)"),
+            (("monitor.poll-now",), "poll now"),
+            (("monitor.sort",), "sort the nodes: file order, node, verdict, get/s, memory, connections"),
+            (("monitor.filter",), "filter the nodes by host, address or verdict (enter keeps it, esc clears it)"),
+            (("monitor.admin-command",),
+             "a memcached admin command on every node (stats ...; a write only if asked, never read-only)"),
         ),
     ),
     (
         "Events  (read-only)",
         (
-            ("↓ ↑", "move in the events (newest first: joined / left / rejoined) or the clients"),
-            ("tab  shift+tab", "from the events to the clients (client_list) and back"),
-            ("r", "read everything again on a new session; retry when not connected"),
+            (("↓", "↑"), "move in the events (newest first: joined / left / rejoined) or the clients"),
+            (("tab", "shift+tab"), "from the events to the clients (client_list) and back"),
+            (("events.reread",), "read everything again on a new session; retry when not connected"),
         ),
     ),
 )
 """What the help screen lists, section by section: (keys, what they do)."""
 
 
-def help_content() -> Content:
-    width = max(len(keys) for _, rows in KEYS for keys, _ in rows) + 3
+def help_ids() -> set[str]:
+    """The binding ids the help lists."""
+    return {key for _, rows in KEYS for keys, _ in rows for key in keys if "." in key}
+
+
+def shown_keys(keys: Keys, keymap: Mapping[str, str]) -> str:
+    return " ".join(key_text(keymap[key]) if "." in key else key for key in keys)
+
+
+def help_content(keymap: Optional[Mapping[str, str]] = None) -> Content:
+    """The help text; `keymap` is the user's (binding id -> keys), over the defaults."""
+    current = {**default_keys(), **(keymap or {})}
+    rows = [(section, [(shown_keys(keys, current), what) for keys, what in section_rows]) for section, section_rows in KEYS]
+    width = max(len(keys) for _, section_rows in rows for keys, _ in section_rows) + 3
     lines: list[Content] = []
-    for section, rows in KEYS:
+    for section, section_rows in rows:
         if lines:
             lines.append(Content(""))
         lines.append(Content.styled(section, "bold $primary"))
-        for keys, what in rows:
+        for keys, what in section_rows:
             lines.append(Content.assemble(("  " + keys.ljust(width), "bold $accent"), what))
     return Content("\n").join(lines)
 
@@ -121,12 +146,12 @@ class HelpScreen(DialogScreen[None]):
     """
 
     BINDINGS = [
-        Binding("escape", "dismiss", "Back"),
-        Binding("question_mark", "dismiss", "Back", show=False),
+        Binding("escape", "dismiss", "Back", id="help.close"),
+        Binding("question_mark", "dismiss", "Back", show=False, id="help.close-again"),
     ]
 
     def compose(self):
         with VerticalScroll() as box:
             box.border_title = "arcus-tui keys"
             box.border_subtitle = "esc to close"
-            yield Static(help_content(), id="help-keys")
+            yield Static(help_content(getattr(self.app, "keymap", None)), id="help-keys")

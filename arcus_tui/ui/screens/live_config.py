@@ -39,7 +39,7 @@ class LiveConfigScreen(DialogScreen[Optional[LiveConfigResult]]):
     }
     """
 
-    BINDINGS = [Binding("y", "apply", "Apply"), Binding("escape,n", "close", "Close")]
+    BINDINGS = [Binding("y", "apply", "Apply", id="dialog.yes"), Binding("escape,n", "close", "Close", id="dialog.no")]
 
     def __init__(self, cluster: Cluster, path: str, *, read_only: bool, reader: Optional[Reader] = None,
                  applier: Optional[Applier] = None) -> None:

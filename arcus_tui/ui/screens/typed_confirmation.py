@@ -1,6 +1,6 @@
 """A destructive action's last question: what it will do, then a phrase typed exactly.
 
-Teardown asks for `Delete <service code>` (as the old tool did); a register that removes
+Teardown asks for `Delete <service code>` (as arcus.sh did, docs/arcus.md#init-register-and-unregister); a register that removes
 mappings asks for the service code. Both share this dialog; each says what it will do.
 """
 
@@ -32,7 +32,7 @@ class TypedConfirmationScreen(DialogScreen[bool]):
     }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
     placeholder = "type the words above"
 
     def __init__(self, title: str, phrase: str) -> None:

@@ -30,6 +30,28 @@ Palette = Mapping[str, str]
 Cells = Union[Sequence[Text], Callable[[], Sequence[Text]]]
 
 
+def _rate_key(value: Optional[float]) -> float:
+    return -(value if value is not None else -1.0)  # highest first, missing last
+
+
+NODE_SORTS: tuple[tuple[str, Callable[[NodeLive], object]], ...] = (
+    ("file order", lambda node: 0),
+    ("node", lambda node: node.endpoint),
+    ("verdict", lambda node: (node.state.verdict == "ok", node.state.verdict)),
+    ("get/s", lambda node: _rate_key(node.rates.get_per_s if node.rates else None)),
+    ("memory", lambda node: _rate_key(node.rates.memory_ratio if node.rates else None)),
+    ("connections", lambda node: _rate_key(node.rates.connection_ratio if node.rates else None)),
+)
+"""What ``o`` cycles through: (name, key). Python's sort is stable: ties keep file order."""
+
+
+def node_matches(node: NodeLive, text: str) -> bool:
+    """The filter: a case-insensitive piece of the host, the node's address or its verdict."""
+    text = text.lower()
+    return any(text in field.lower() for field in (node.host, node.endpoint, node.state.verdict,
+                                                   node.liveness.value))
+
+
 def _colour(palette: Palette, name: str) -> str:
     return palette.get(name, "")
 

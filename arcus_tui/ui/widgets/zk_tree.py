@@ -26,6 +26,7 @@ from textual.widgets.tree import TreeNode
 
 from arcus_tui.zk import paths
 from arcus_tui.zk.tree import NodeInfo
+from arcus_tui.zk.znode_roles import describe_path
 from arcus_tui.zk.znode_cache import PAGE, ROOT, ChildStat, ZnodeCache, name_of, parent_of, size_note, under
 from arcus_tui.zk.znode_filter import ZnodeFilter
 
@@ -33,19 +34,6 @@ MORE = "more:"
 """Prefix of a "… N more" row's data (a znode path always starts with /)."""
 MAX_DATA_SHOWN = 64 * 1024
 """Bytes of a znode's data the detail panel shows (ZooKeeper allows up to 1 MB)."""
-
-_ROOT_ROLES = {paths.ARCUS: "ARCUS registry", paths.ARCUS_REPL: "ARCUS replication registry",
-               "/zookeeper": "ZooKeeper's own"}
-_SECTION_ROLES = {
-    paths.CACHE_LIST: "services: live nodes per service code",
-    paths.CLIENT_LIST: "clients per service code",
-    paths.CACHE_SERVER_MAPPING: "node -> service code",
-    paths.CACHE_SERVER_LOG: "join / rejoin log",
-    paths.GROUP_LIST: "replication groups",
-    paths.SERVICE_CODE_MAPPING: "service code mapping",
-    paths.META: "ARCUS meta",
-}
-
 
 def more_marker(parent: str) -> str:
     return MORE + parent
@@ -64,30 +52,6 @@ def more_label(more: int, page: int, filtered: bool) -> Text:
     """``… 99800 more, Enter: show 200 more`` (``more match`` under a filter)."""
     count = f"… {more} more match" if filtered else f"… {more} more"
     return Text(f"{count}, press Enter to show {min(more, page)} more", style="dim italic")
-
-
-def describe_path(path: str) -> Optional[str]:
-    """What a path is in the ARCUS layout (arcus-reference.md §3), or None."""
-    if path in _ROOT_ROLES:
-        return _ROOT_ROLES[path]
-    for root in paths.ROOTS:
-        if not path.startswith(root + "/"):
-            continue
-        parts = path[len(root) + 1:].split("/")
-        section = parts[0]
-        if len(parts) == 1:
-            return _SECTION_ROLES.get(section)
-        if section == paths.CACHE_LIST:
-            return "service" if len(parts) == 2 else "memcached node (live)" if len(parts) == 3 else None
-        if section == paths.CACHE_SERVER_MAPPING and len(parts) == 2:
-            return "node"
-        if section == paths.CACHE_SERVER_MAPPING and len(parts) == 3:
-            return "its service code" + (" ^ group ^ address" if root == paths.ARCUS_REPL else "")
-        if section == paths.CLIENT_LIST and len(parts) == 2:
-            return "service"
-        if section == paths.CACHE_SERVER_LOG and len(parts) == 2:
-            return "day"
-    return None
 
 
 def znode_label(path: str, stat: Optional[ChildStat], palette: Mapping[str, str]) -> Text:
@@ -294,6 +258,13 @@ class ZkTree(Tree[str]):
             self.auto_expand.discard(path)
             if not node.is_expanded:
                 node.expand()
+
+    def repaint(self, cache: ZnodeCache) -> None:
+        """Every row's label again, in the colours of the theme now (a label holds its colours)."""
+        palette = self.palette()
+        for path, node in self.by_path.items():
+            if path != ROOT and is_znode(path):
+                node.set_label(znode_label(path, cache.stat(path), palette))
 
     def sync(self, path: str, cache: ZnodeCache, view: ZnodeFilter,
              palette: Optional[Mapping[str, str]] = None) -> None:

@@ -1,4 +1,4 @@
-"""Where each key of a TOML document sits, so problems can name a line.
+"""The line each key of a TOML document is written on (not a path on disk), so problems can name a line.
 
 `tomllib` gives values but no positions; this scanner reads the text once and
 records the line of every table header and `key =` it sees. It only needs to be
@@ -29,7 +29,7 @@ def _bracket_depth_change(text: str) -> int:
     return code.count("[") + code.count("{") - code.count("]") - code.count("}")
 
 
-class KeyLocations:
+class KeyLines:
     def __init__(self, text: str):
         self._lines: dict[Path, int] = {}
         self._scan(text)
