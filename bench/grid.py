@@ -51,7 +51,7 @@ import sys
 import time
 import types
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 os.environ["ARCUS_TUI_LOOPBACK_ONLY"] = "1"  # before anything that may connect is imported
 

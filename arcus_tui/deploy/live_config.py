@@ -36,7 +36,7 @@ from arcus_tui.monitor.memcached_stats import explain, fetch_stats
 from arcus_tui.zk.registry import RegistrationDiff, RegistryOutcome, nodes_from_cluster_json, register, registration_diff
 from arcus_tui.zk.session import KazooException, RegistryError, RegistrySession
 
-from .plan import REGISTRY
+from .plan import ENSEMBLE
 
 MB = 1024 * 1024
 DEFAULT_TIMEOUT = 5.0
@@ -327,19 +327,19 @@ def _register(cluster: Cluster, connect: RegistryConnect) -> RegistryOutcome:
 async def _register_step(cluster: Cluster, plan: LiveConfigPlan, result: LiveConfigResult, report: _Reporter,
                          connect: RegistryConnect) -> None:
     started = time.monotonic()
-    report.state(REGISTRY, STEP_REGISTER, HostState.RUNNING)
+    report.state(ENSEMBLE, STEP_REGISTER, HostState.RUNNING)
     if plan.registry_blocked:
         result.registry_problem = plan.registry_blocked
-        report.state(REGISTRY, STEP_REGISTER, HostState.FAILED, plan.registry_blocked, started)
+        report.state(ENSEMBLE, STEP_REGISTER, HostState.FAILED, plan.registry_blocked, started)
         return
     try:
         outcome = await asyncio.to_thread(_register, cluster, connect)
     except (RegistryError, KazooException, OSError, TimeoutError) as error:
         result.registry_problem = f"ZooKeeper: {error}"
-        report.state(REGISTRY, STEP_REGISTER, HostState.FAILED, result.registry_problem, started)
+        report.state(ENSEMBLE, STEP_REGISTER, HostState.FAILED, result.registry_problem, started)
         return
     result.registry = outcome
-    report.state(REGISTRY, STEP_REGISTER, outcome.state, outcome.message, started)
+    report.state(ENSEMBLE, STEP_REGISTER, outcome.state, outcome.message, started)
 
 
 async def _verify(cluster: Cluster, endpoints: list[str], result: LiveConfigResult, report: _Reporter,

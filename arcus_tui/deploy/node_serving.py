@@ -17,7 +17,7 @@ from arcus_tui.monitor.memcached_stats import StatsError, fetch_stats
 from arcus_tui.zk import paths
 
 from . import actions
-from .plan import REGISTRY, Step
+from .plan import ENSEMBLE, Step
 from .report import DeployReport
 
 POLL_SECONDS = 0.2
@@ -53,7 +53,7 @@ async def wait_until_serving(live_entries: LiveReader, sink: EventSink, step: St
                 reason = await _not_serving(endpoint, entries, action.service_code)
                 if reason is None:
                     serving.add(endpoint)
-                    sink(ProgressEvent(REGISTRY, step.id.value, Stream.INFO,
+                    sink(ProgressEvent(ENSEMBLE, step.id.value, Stream.INFO,
                                        f"{endpoint} is in cache_list and answers stats "
                                        f"after {time.monotonic() - started:.1f}s"))
                 else:

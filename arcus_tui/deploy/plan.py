@@ -45,8 +45,9 @@ class StepId(str, enum.Enum):
     ZOOKEEPER_STOP = "zookeeper-stop"
 
 
-REGISTRY = "zookeeper"
-"""Target name for steps that talk to the ensemble as a whole rather than to one host."""
+ENSEMBLE = "zookeeper"
+"""The target of steps that talk to the ZooKeeper ensemble as a whole (quorum, registry)
+rather than to one host; its value is the column the operator reads: "zookeeper"."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class EnsembleUnshared:
 class Step:
     id: "StepId | RollingStepId"
     title: str
-    actions: dict[str, tuple[actions.Action, ...]]  # target (host name, GATEWAY or REGISTRY) -> actions
+    actions: dict[str, tuple[actions.Action, ...]]  # target (host name, GATEWAY or ENSEMBLE) -> actions
     depends_on: tuple["StepId | RollingStepId", ...] = ()
     per_host: bool = True  # a host failing here blocks only that host's later steps
 
@@ -162,7 +163,7 @@ class Plan:
 def _keeps(action, target: str, cluster: Cluster, hosts: Optional[set[str]], node: Optional[str]) -> bool:
     if isinstance(action, actions.WaitForNodesOnline):
         return True  # narrowed by the runner to the nodes of the plan's start step
-    ensemble_wide = target in (GATEWAY, REGISTRY)
+    ensemble_wide = target in (GATEWAY, ENSEMBLE)
     if hosts is not None and not ensemble_wide and target not in hosts:
         return False
     if node is not None:
@@ -253,12 +254,12 @@ def _zookeeper_steps(cluster: Cluster, homes: dict[str, str], quorum_timeout: fl
     return [
         # A live cloud grows without touching its ensemble: a running member's list is the file's, or nothing is written.
         Step(StepId.ZOOKEEPER_MEMBERSHIP, "Check the running ensemble's members",
-             {REGISTRY: (membership_action(cluster),)}, per_host=False),
+             {ENSEMBLE: (membership_action(cluster),)}, per_host=False),
         _hosts_step(StepId.ZOOKEEPER_CONFIG, "Write zoo.cfg and myid", config, members,
                     [StepId.ZOOKEEPER_MEMBERSHIP, StepId.VERIFY_LOGIN, StepId.UPLOAD_PACKAGE]),
         _hosts_step(StepId.ZOOKEEPER_START, "Start ZooKeeper", start, members,
                     [StepId.ZOOKEEPER_CONFIG, StepId.SWITCH_RELEASE]),
-        Step(StepId.ZOOKEEPER_QUORUM, "Wait for a leader", {REGISTRY: (quorum,)}, (StepId.ZOOKEEPER_START,),
+        Step(StepId.ZOOKEEPER_QUORUM, "Wait for a leader", {ENSEMBLE: (quorum,)}, (StepId.ZOOKEEPER_START,),
              per_host=False),
     ]
 
@@ -267,10 +268,10 @@ def _registry_steps(cluster: Cluster) -> list[Step]:
     document = export_arcus(cluster)
     depends = (StepId.ZOOKEEPER_QUORUM,) if cluster.zookeeper_hosts else (StepId.VERIFY_LOGIN,)
     return [
-        Step(StepId.ZOOKEEPER_INIT, "Create the /arcus registry", {REGISTRY: (actions.InitRegistry(),)}, depends,
+        Step(StepId.ZOOKEEPER_INIT, "Create the /arcus registry", {ENSEMBLE: (actions.InitRegistry(),)}, depends,
              per_host=False),
         Step(StepId.REGISTER, f"Register service code {cluster.service_code}",
-             {REGISTRY: (actions.RegisterService(cluster.service_code, document),)},
+             {ENSEMBLE: (actions.RegisterService(cluster.service_code, document),)},
              (StepId.ZOOKEEPER_INIT,), per_host=False),
     ]
 
@@ -306,7 +307,7 @@ def _memcached_steps(cluster: Cluster, online_timeout: float, join_timeout: floa
     return [
         _hosts_step(StepId.MEMCACHED_START, "Start memcached", start, cluster.hosts,
                     [StepId.REGISTER, StepId.UPLOAD_PACKAGE, StepId.SWITCH_RELEASE, StepId.VERIFY_LOGIN]),
-        Step(StepId.MEMCACHED_ONLINE, "Wait until every node is online", {REGISTRY: (online,)},
+        Step(StepId.MEMCACHED_ONLINE, "Wait until every node is online", {ENSEMBLE: (online,)},
              (StepId.MEMCACHED_START,), per_host=False) if endpoints else None,
     ]
 
@@ -372,13 +373,13 @@ def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Pl
     # Checked first, before anything stops: the ensemble may serve other service codes.
     members = cluster.zookeeper_hosts if options.stop_zookeeper else ()
     guard = Step(StepId.ENSEMBLE_UNSHARED, "Check ZooKeeper holds no other service code",
-                 {REGISTRY: (EnsembleUnshared(cluster.service_code, cluster.ensemble, options.force),)},
+                 {ENSEMBLE: (EnsembleUnshared(cluster.service_code, cluster.ensemble, options.force),)},
                  per_host=False) if members else None
     steps = [
         guard,
         _hosts_step(StepId.MEMCACHED_STOP, "Stop memcached", stop_memcached, cluster.hosts),
         Step(StepId.UNREGISTER, f"Unregister service code {cluster.service_code}",
-             {REGISTRY: (actions.UnregisterService(cluster.service_code),)}, (StepId.MEMCACHED_STOP,),
+             {ENSEMBLE: (actions.UnregisterService(cluster.service_code),)}, (StepId.MEMCACHED_STOP,),
              per_host=False),
     ]
     if members:

@@ -47,7 +47,7 @@ from arcus_tui.zk.status import ServiceNotFoundError, read_service_status
 from . import actions
 from .layout import shell_path
 from .membership_check import check_membership
-from .plan import REGISTRY, Plan, StepId, setup_plan
+from .plan import ENSEMBLE, Plan, StepId, setup_plan
 from .read_guard import ReadOnlyCommandError, ReadOnlyHost
 from .registry_steps import QUIET_MODES
 from .report import DeployReport
@@ -194,25 +194,25 @@ async def _probe_ensemble(plan: Plan, result: ProbeResult, open_registry: Regist
     modes = await read_modes(cluster.ensemble)
     said = ", ".join(f"{member.address} {member.describe()}" for member in modes)
     if StepId.ZOOKEEPER_QUORUM in ids:
-        result.set(StepId.ZOOKEEPER_QUORUM, REGISTRY,
+        result.set(StepId.ZOOKEEPER_QUORUM, ENSEMBLE,
                    done(f"quorum: {said}") if quorum_reached(modes) else to_do(f"no quorum: {said}"))
     if StepId.ZOOKEEPER_MEMBERSHIP in ids:
         quiet = all(member.mode is Mode.UNREACHABLE for member in modes)
-        result.set(StepId.ZOOKEEPER_MEMBERSHIP, REGISTRY, done("no member is running") if quiet else
-                   await _membership(plan.step(StepId.ZOOKEEPER_MEMBERSHIP).actions[REGISTRY][0]))
+        result.set(StepId.ZOOKEEPER_MEMBERSHIP, ENSEMBLE, done("no member is running") if quiet else
+                   await _membership(plan.step(StepId.ZOOKEEPER_MEMBERSHIP).actions[ENSEMBLE][0]))
     wanted = [step_id for step_id in REGISTRY_READS if step_id in ids]
     if not wanted:
         return
     if all(member.mode in QUIET_MODES for member in modes):
         for step_id in wanted:
-            result.set(step_id, REGISTRY, to_do(f"no ZooKeeper member is serving ({said})"))
+            result.set(step_id, ENSEMBLE, to_do(f"no ZooKeeper member is serving ({said})"))
         return
     try:
         verdicts, result.registration = await asyncio.to_thread(_read_registry, plan, open_registry)
     except (RegistryError, KazooException) as error:
         verdicts = {step_id: unknown(f"ZooKeeper could not be read: {error}") for step_id in REGISTRY_READS}
     for step_id in wanted:
-        result.set(step_id, REGISTRY, verdicts[step_id])
+        result.set(step_id, ENSEMBLE, verdicts[step_id])
 
 
 async def _membership(action: actions.EnsembleMembership) -> Verdict:
@@ -245,7 +245,7 @@ def _registration(session: RegistrySession, plan: Plan) -> tuple[Verdict, Option
     step = next((s for s in plan.steps if s.id is StepId.REGISTER), None)
     if step is None:
         return unknown("no register step"), None
-    action = step.actions[REGISTRY][0]
+    action = step.actions[ENSEMBLE][0]
     diff = registration_diff(session, action.service_code, action.cluster_json,
                              nodes_from_cluster_json(action.cluster_json))
     if diff.registered and not (diff.added or diff.removed or diff.changed):

@@ -2,7 +2,7 @@
 and the check that an ensemble about to be stopped serves nobody else.
 
 They talk to ZooKeeper through `arcus_tui.zk` (kazoo is synchronous, so calls go
-to a worker thread) and report under the target name `REGISTRY`.
+to a worker thread) and report under the target name `ENSEMBLE`.
 
 Register shows what it would change (nodes added, removed, changed; when the code was
 registered before) and removes a registered node's mapping only with the operator's
@@ -42,7 +42,7 @@ from arcus_tui.zk.status import ServiceNotFoundError, live_nodes, read_service_s
 from . import actions
 from .membership_check import check_membership
 from .node_serving import wait_until_serving
-from .plan import REGISTRY, EnsembleUnshared, PlanOptions, Step, StepId
+from .plan import ENSEMBLE, EnsembleUnshared, PlanOptions, Step, StepId
 from .report import DeployReport
 
 ONLINE_POLL_SECONDS = 0.25
@@ -104,16 +104,16 @@ class RegistrySteps:
     async def live_entries(self, service_code: str) -> dict[str, str]:
         """{ip:port: entry name} under cache_list/<svc> now (empty while it is not registered)."""
         def read() -> dict[str, str]:
-            return {node.address: node.name for node in live_nodes(self._connect(), service_code)}
+            return {node.endpoint: node.name for node in live_nodes(self._connect(), service_code)}
 
         return await asyncio.to_thread(read)
 
     def _line(self, step: StepId, text: str, stream: Stream = Stream.INFO) -> None:
-        self.sink(ProgressEvent(REGISTRY, step.value, stream, text))
+        self.sink(ProgressEvent(ENSEMBLE, step.value, stream, text))
 
     async def execute(self, step: Step, step_actions, report: DeployReport) -> tuple[HostState, str]:
         """Run a registry step's actions; (final state, message). Emits RUNNING and the final state."""
-        self.sink(ProgressEvent(REGISTRY, step.id.value, state=HostState.RUNNING))
+        self.sink(ProgressEvent(ENSEMBLE, step.id.value, state=HostState.RUNNING))
         started = time.monotonic()
         state, message = HostState.ALREADY_DONE, ""
         try:
@@ -132,7 +132,7 @@ class RegistrySteps:
         except KazooException as error:  # whatever the session did not put into words: no traceback
             state, message = HostState.FAILED, f"ZooKeeper: {type(error).__name__} {error}".strip()
         stream = Stream.STDERR if state is HostState.FAILED else Stream.INFO
-        self.sink(ProgressEvent(REGISTRY, step.id.value, stream, message, state=state,
+        self.sink(ProgressEvent(ENSEMBLE, step.id.value, stream, message, state=state,
                                 duration=time.monotonic() - started))
         return state, message
 

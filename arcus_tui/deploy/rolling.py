@@ -28,7 +28,7 @@ from arcus_tui.zk.status import live_nodes
 
 from . import actions, recipes
 from .layout import InstallLayout
-from .plan import REGISTRY, Plan, PlanOptions, RollingStepId, Step, start_node_action
+from .plan import ENSEMBLE, Plan, PlanOptions, RollingStepId, Step, start_node_action
 from .registry_steps import ensemble_answers
 
 READ_TIMEOUT = 5.0  # s to connect for the one read of cache_list before a restart
@@ -71,7 +71,7 @@ async def nodes_out_of_cache_list(cluster: Cluster) -> Optional[frozenset[str]]:
     cannot be read (then the rolling restart's checks cannot pass either: the caller says so)."""
     def read() -> frozenset[str]:
         with RegistrySession.connect(cluster.connect_string, read_only=True, timeout=READ_TIMEOUT) as session:
-            return frozenset(node.address for node in live_nodes(session, cluster.service_code))
+            return frozenset(node.endpoint for node in live_nodes(session, cluster.service_code))
 
     if not await ensemble_answers(cluster.ensemble):
         return None  # at once, rather than after a connect timeout
@@ -141,7 +141,7 @@ def _batch_steps(cluster: Cluster, group: tuple[Node, ...], previous: Optional[R
     serve = actions.NodesServe(cluster.service_code, tuple(node.endpoint for node in group), options.online_timeout,
                                tuple(InstallLayout(node.host.install_dir).memcached_log(node.port) for node in group))
     check = Step(RollingStepId(f"serves-{key}"), f"{names} serve{'s' if len(group) == 1 else ''} again",
-                 {REGISTRY: (serve,)}, depends_on=(restart.id,), per_host=False)
+                 {ENSEMBLE: (serve,)}, depends_on=(restart.id,), per_host=False)
     return restart, check
 
 
@@ -225,7 +225,7 @@ def _member_steps(cluster: Cluster, host: Host, modes: dict[str, Mode], previous
     restart = Step(RollingStepId(f"restart-zk-{key}"), f"Restart ZooKeeper {member} ({mode})",
                    {host.name: restart_actions}, depends_on=(previous,) if previous else ())
     quorum = Step(RollingStepId(f"quorum-zk-{key}"), f"Ensemble serves again after {member}",
-                  {REGISTRY: (actions.WaitForQuorum(cluster.ensemble, options.quorum_timeout),)},
+                  {ENSEMBLE: (actions.WaitForQuorum(cluster.ensemble, options.quorum_timeout),)},
                   depends_on=(restart.id,), per_host=False)
     return restart, quorum
 

@@ -28,7 +28,7 @@ from typing import Iterable, Optional
 
 from arcus_tui import netguard, tcp
 
-from .memcached_stats import explain, split_address
+from .memcached_stats import explain, split_endpoint
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_CONCURRENCY = 64
@@ -192,7 +192,7 @@ async def send_command(endpoint: str, line: str, *, timeout: float = DEFAULT_TIM
         raise ValueError(problem)
     sentinel = _needs_sentinel(line)
     try:
-        host, port = split_address(endpoint)
+        host, port = split_endpoint(endpoint)
         netguard.check(host)
 
         async def exchange() -> tuple[list[str], bool]:

@@ -4,7 +4,7 @@ Three sources, read only:
 
 - **live**: a kazoo `ChildrenWatch` on ``/arcus/cache_list/<svc>``. Each callback gives
   the whole child list; `MembershipDiff` compares it with the previous one, keyed by
-  ``ip:port``: new addresses joined, missing ones left. The time is the wall clock
+  ``ip:port``: new endpoints joined, missing ones left. The time is the wall clock
   when the watch fired (ZooKeeper sends no time with a watch). A join and a leave
   that both happen between two callbacks are not seen: ZooKeeper watches are one-shot.
 - **online now**: at start, each child's ``ctime`` is when that node's current session
@@ -13,7 +13,7 @@ Three sources, read only:
   ``/arcus/cache_server_log/<YYYY-MM-DD>/<ip>:<port>-<hostname>-<seq>`` (data ``join``
   or ``rejoin``; `arcus_zk.c`, ``arcus_zk_log``). The date is the node's local date,
   the znode's ``ctime`` gives the time. The log names no service code, so entries are
-  kept for the service's addresses (its mapping, its live entries and any given).
+  kept for the service's endpoints (its mapping, its live entries and any given).
   Nothing logs a leave (an ephemeral znode just vanishes), so the history holds joins.
   arcus-memcached creates the date directory but not ``cache_server_log`` itself, which
   `zookeeper init` (arcus.sh's and ours) does not create: without it there is no history
@@ -74,7 +74,7 @@ class Source(str, enum.Enum):
 class CloudEvent:
     at: float  # wall time, seconds since the epoch
     kind: EventKind
-    address: str  # ip:port
+    endpoint: str  # ip:port
     hostname: str = ""
     source: Source = Source.WATCH
     detail: str = ""  # what the log said ("join", "rejoin"), or the raw znode name
@@ -88,7 +88,7 @@ class CloudEvent:
 
     def to_json(self) -> dict:
         return {"time": self.when.isoformat(sep=" ", timespec="seconds"), "at": self.at, "event": self.kind.value,
-                "node": self.address, "hostname": self.hostname, "source": self.source.value,
+                "node": self.endpoint, "hostname": self.hostname, "source": self.source.value,
                 "detail": self.detail}
 
 
@@ -131,31 +131,31 @@ class MembershipDiff:
     """Successive child lists of ``cache_list/<svc>`` -> joined / left / rejoined events."""
 
     def __init__(self, known: Iterable[str] = ()) -> None:
-        self.current: dict[str, str] = {}  # address -> hostname, online now
-        self.known: set[str] = set(known)  # addresses that joined at least once
+        self.current: dict[str, str] = {}  # endpoint -> hostname, online now
+        self.known: set[str] = set(known)  # endpoints that joined at least once
 
     def baseline(self, children: Iterable[str]) -> None:
         """The list at start: its nodes are online, and have joined."""
-        self.current = _by_address(children)
+        self.current = _by_endpoint(children)
         self.known |= set(self.current)
 
-    def kind_of_join(self, address: str) -> EventKind:
-        return EventKind.REJOINED if address in self.known else EventKind.JOINED
+    def kind_of_join(self, endpoint: str) -> EventKind:
+        return EventKind.REJOINED if endpoint in self.known else EventKind.JOINED
 
     def update(self, children: Iterable[str], at: float) -> list[CloudEvent]:
-        now = _by_address(children)
-        events = [CloudEvent(at, EventKind.LEFT, address, self.current[address])
-                  for address in sorted(set(self.current) - set(now))]
-        for address in sorted(set(now) - set(self.current)):
-            events.append(CloudEvent(at, self.kind_of_join(address), address, now[address]))
-            self.known.add(address)
+        now = _by_endpoint(children)
+        events = [CloudEvent(at, EventKind.LEFT, endpoint, self.current[endpoint])
+                  for endpoint in sorted(set(self.current) - set(now))]
+        for endpoint in sorted(set(now) - set(self.current)):
+            events.append(CloudEvent(at, self.kind_of_join(endpoint), endpoint, now[endpoint]))
+            self.known.add(endpoint)
         self.current = now
         return events
 
 
-def _by_address(children: Iterable[str]) -> dict[str, str]:
+def _by_endpoint(children: Iterable[str]) -> dict[str, str]:
     nodes = (parse_cache_list_child(name) for name in children)
-    return {node.address: node.hostname for node in nodes}
+    return {node.endpoint: node.hostname for node in nodes}
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ class LogEntry:
 
     date: str
     name: str
-    address: str
+    endpoint: str
     hostname: str
     sequence: int
 
@@ -180,9 +180,9 @@ def parse_log_entry(date: str, name: str) -> Optional[LogEntry]:
     if not dash or not sequence.isdigit():
         return None
     node = parse_cache_list_child(base)
-    if ":" not in node.address:
+    if ":" not in node.endpoint:
         return None
-    return LogEntry(date, name, node.address, node.hostname, int(sequence))
+    return LogEntry(date, name, node.endpoint, node.hostname, int(sequence))
 
 
 def history_events(entries: Iterable[tuple[LogEntry, str, float]]) -> list[CloudEvent]:
@@ -191,9 +191,9 @@ def history_events(entries: Iterable[tuple[LogEntry, str, float]]) -> list[Cloud
     events = []
     seen: set[str] = set()
     for entry, data, at in sorted(entries, key=lambda item: (item[2], item[0].date, item[0].sequence)):
-        kind = EventKind.REJOINED if data == "rejoin" or entry.address in seen else EventKind.JOINED
-        seen.add(entry.address)
-        events.append(CloudEvent(at, kind, entry.address, entry.hostname, Source.LOG, data or "?"))
+        kind = EventKind.REJOINED if data == "rejoin" or entry.endpoint in seen else EventKind.JOINED
+        seen.add(entry.endpoint)
+        events.append(CloudEvent(at, kind, entry.endpoint, entry.hostname, Source.LOG, data or "?"))
     return events
 
 
@@ -201,26 +201,26 @@ def online_events(children: dict[str, float], history: Sequence[CloudEvent]) -> 
     """Joins of the nodes online now, at their entry's ctime; skipped when the history has it."""
     logged: dict[str, list[float]] = {}
     for event in history:
-        logged.setdefault(event.address, []).append(event.at)
+        logged.setdefault(event.endpoint, []).append(event.at)
     events = []
     for name, at in children.items():
         node = parse_cache_list_child(name)
-        if any(abs(at - t) <= SAME_JOIN_SECONDS for t in logged.get(node.address, ())):
+        if any(abs(at - t) <= SAME_JOIN_SECONDS for t in logged.get(node.endpoint, ())):
             continue
-        kind = EventKind.REJOINED if node.address in logged else EventKind.JOINED
-        events.append(CloudEvent(at, kind, node.address, node.hostname, Source.ONLINE, name))
-    return sorted(events, key=lambda e: (e.at, e.address))
+        kind = EventKind.REJOINED if node.endpoint in logged else EventKind.JOINED
+        events.append(CloudEvent(at, kind, node.endpoint, node.hostname, Source.ONLINE, name))
+    return sorted(events, key=lambda e: (e.at, e.endpoint))
 
 
 # -- reading ZooKeeper --------------------------------------------------------------------
 
 
-def read_history(session: RegistrySession, addresses: set[str], limit: int = DEFAULT_LIMIT,
+def read_history(session: RegistrySession, endpoints: set[str], limit: int = DEFAULT_LIMIT,
                  days: int = HISTORY_DAYS) -> list[CloudEvent]:
-    """The newest `limit` log entries of `addresses`, newest days first, `days` at most."""
+    """The newest `limit` log entries of `endpoints`, newest days first, `days` at most."""
     base = paths.cache_server_log()
     dates = session.children_many([base])[base]
-    if not dates or not addresses or limit <= 0:
+    if not dates or not endpoints or limit <= 0:
         return []
     chosen: list[LogEntry] = []
     newest = sorted(dates, reverse=True)[:days]
@@ -229,7 +229,7 @@ def read_history(session: RegistrySession, addresses: set[str], limit: int = DEF
         found = session.children_many(f"{base}/{d}" for d in batch)
         for date in batch:
             entries = [e for e in (parse_log_entry(date, n) for n in found[f"{base}/{date}"] or ())
-                       if e is not None and e.address in addresses]
+                       if e is not None and e.endpoint in endpoints]
             chosen.extend(sorted(entries, key=lambda e: e.sequence, reverse=True))
         if len(chosen) >= limit:
             break
@@ -253,7 +253,7 @@ def service_addresses(session: RegistrySession, service_code: str, online: Itera
                       extra: Iterable[str] = ()) -> set[str]:
     """Whose log entries belong to the service: its mapping, its live nodes, and `extra`."""
     mapped = read_static_mapping(session).get(service_code, set())
-    return set(mapped) | {parse_cache_list_child(c).address for c in online} | set(extra)
+    return set(mapped) | {parse_cache_list_child(c).endpoint for c in online} | set(extra)
 
 
 Connect = Callable[[str, float], tuple]
@@ -296,7 +296,7 @@ class CloudEventStream:
 
     @property
     def online(self) -> dict[str, str]:
-        """address -> hostname of the nodes online as last seen."""
+        """endpoint -> hostname of the nodes online as last seen."""
         with self._lock:
             return dict(self.diff.current)
 
@@ -321,11 +321,11 @@ class CloudEventStream:
         if self.since_log:
             if session.exists(paths.cache_server_log()) is None:
                 self.note = NO_LOG_NOTE
-            addresses = service_addresses(session, self.service_code, online, self.extra_addresses)
-            history = read_history(session, addresses, self.limit)
+            endpoints = service_addresses(session, self.service_code, online, self.extra_addresses)
+            history = read_history(session, endpoints, self.limit)
         first = history + online_events(online, history)
         with self._lock:
-            self.diff.known |= {e.address for e in history}
+            self.diff.known |= {e.endpoint for e in history}
             self.diff.baseline(online)
         self._emit(first)
         ChildrenWatch(self._watch_client, paths.service_cache_list(self.service_code), self._children_changed)

@@ -27,17 +27,17 @@ class StatsError(RuntimeError):
     """memcached answered, but not with a `stats` reply (ERROR, SERVER_ERROR, garbage...)."""
 
 
-def split_address(address: str) -> tuple[str, int]:
+def split_endpoint(endpoint: str) -> tuple[str, int]:
     """``ip:port``, ``host:port`` or ``[v6]:port`` -> (host, port)."""
-    address = address.strip()
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
+    endpoint = endpoint.strip()
+    if endpoint.startswith("["):
+        host, _, rest = endpoint[1:].partition("]")
         if not rest.startswith(":"):
-            raise ValueError(f"no port in {address!r}")
+            raise ValueError(f"no port in {endpoint!r}")
         return host, int(rest[1:])
-    host, sep, port = address.rpartition(":")
+    host, sep, port = endpoint.rpartition(":")
     if not sep or not host:
-        raise ValueError(f"no port in {address!r}")
+        raise ValueError(f"no port in {endpoint!r}")
     return host, int(port)
 
 
@@ -70,7 +70,7 @@ def _int(raw: Mapping[str, str], name: str) -> Optional[int]:
 class MemcachedStats:
     """One node's `stats` reply; the numbers the monitor shows are properties."""
 
-    address: str
+    endpoint: str
     raw: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -134,7 +134,7 @@ class MemcachedStats:
 class StatsUnavailable:
     """A node whose stats could not be read, and why (for an operator)."""
 
-    address: str
+    endpoint: str
     reason: str
 
 
@@ -142,7 +142,7 @@ StatsReading = Union[MemcachedStats, StatsUnavailable]
 
 
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, command: bytes,
-                    address: str) -> MemcachedStats:
+                    endpoint: str) -> MemcachedStats:
     """Send one `stats` command on an open connection and read its whole reply."""
     writer.write(command)
     await writer.drain()
@@ -157,24 +157,24 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
         if line.rstrip(b"\r\n") in (b"END", b"ERROR") or line.startswith((b"CLIENT_ERROR", b"SERVER_ERROR")):
             break
         if size > MAX_REPLY_BYTES:
-            raise StatsError(f"stats reply from {address} longer than {MAX_REPLY_BYTES} bytes")
-    return MemcachedStats(address, parse_stats(b"".join(lines).decode("utf-8", "replace")))
+            raise StatsError(f"stats reply from {endpoint} longer than {MAX_REPLY_BYTES} bytes")
+    return MemcachedStats(endpoint, parse_stats(b"".join(lines).decode("utf-8", "replace")))
 
 
 def _command(group: str) -> bytes:
     return f"stats {group}".strip().encode() + b"\r\n"
 
 
-async def fetch_stats(address: str, *, timeout: float = DEFAULT_TIMEOUT, group: str = "") -> MemcachedStats:
+async def fetch_stats(endpoint: str, *, timeout: float = DEFAULT_TIMEOUT, group: str = "") -> MemcachedStats:
     """`stats` (or `stats <group>`, e.g. arcus-memcached's `zookeeper`) of the node at
-    ``address`` (``ip:port``). ``timeout`` bounds the whole exchange. Raises
+    ``endpoint`` (``ip:port``). ``timeout`` bounds the whole exchange. Raises
     `netguard.NonLoopbackTarget` (before connecting), `OSError`, `asyncio.TimeoutError`
     or `StatsError`."""
-    host, port = split_address(address)
+    host, port = split_endpoint(endpoint)
 
     async def exchange() -> MemcachedStats:
         async with tcp.connection(host, port) as (reader, writer):
-            return await _exchange(reader, writer, _command(group), address)
+            return await _exchange(reader, writer, _command(group), endpoint)
 
     return await asyncio.wait_for(exchange(), timeout)
 
@@ -189,35 +189,35 @@ class StatsClient:
         self.connects = 0  # connections opened, for tests and the benchmark
         self._connections: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
 
-    async def fetch(self, address: str, *, group: str = "") -> MemcachedStats:
+    async def fetch(self, endpoint: str, *, group: str = "") -> MemcachedStats:
         """Like `fetch_stats`, over this client's connection to the node."""
         try:
-            return await asyncio.wait_for(self._fetch(address, _command(group)), self.timeout)
+            return await asyncio.wait_for(self._fetch(endpoint, _command(group)), self.timeout)
         except BaseException:
-            self._drop(address)
+            self._drop(endpoint)
             raise
 
-    async def _fetch(self, address: str, command: bytes) -> MemcachedStats:
-        connection = self._connections.get(address)
+    async def _fetch(self, endpoint: str, command: bytes) -> MemcachedStats:
+        connection = self._connections.get(endpoint)
         if connection is None or connection[1].is_closing():
-            host, port = split_address(address)
+            host, port = split_endpoint(endpoint)
             netguard.check(host)
-            connection = self._connections[address] = await asyncio.open_connection(host, port)
+            connection = self._connections[endpoint] = await asyncio.open_connection(host, port)
             self.connects += 1
-        return await _exchange(*connection, command, address)
+        return await _exchange(*connection, command, endpoint)
 
     async def fetch_many(self, addresses: Iterable[str]) -> dict[str, StatsReading]:
-        """`stats` of every node at once: address -> `MemcachedStats` or `StatsUnavailable`."""
+        """`stats` of every node at once: endpoint -> `MemcachedStats` or `StatsUnavailable`."""
         return await _each(addresses, self.fetch, self.timeout)
 
-    def _drop(self, address: str) -> None:
-        connection = self._connections.pop(address, None)
+    def _drop(self, endpoint: str) -> None:
+        connection = self._connections.pop(endpoint, None)
         if connection is not None:
             connection[1].close()
 
     async def close(self) -> None:
-        for address in list(self._connections):
-            self._drop(address)
+        for endpoint in list(self._connections):
+            self._drop(endpoint)
         await asyncio.sleep(0)  # let the transports close
 
 
@@ -235,20 +235,20 @@ def explain(error: BaseException, timeout: float = DEFAULT_TIMEOUT) -> str:
 
 
 async def fetch_many(addresses: Iterable[str], *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, StatsReading]:
-    """`stats` of every node at once: address -> `MemcachedStats` or `StatsUnavailable`."""
-    return await _each(addresses, lambda address: fetch_stats(address, timeout=timeout), timeout)
+    """`stats` of every node at once: endpoint -> `MemcachedStats` or `StatsUnavailable`."""
+    return await _each(addresses, lambda endpoint: fetch_stats(endpoint, timeout=timeout), timeout)
 
 
 async def _each(addresses: Iterable[str], fetch, timeout: float) -> dict[str, StatsReading]:
     wanted = list(dict.fromkeys(addresses))
 
-    async def one(address: str) -> StatsReading:
+    async def one(endpoint: str) -> StatsReading:
         try:
-            return await fetch(address)
+            return await fetch(endpoint)
         except (OSError, asyncio.TimeoutError, StatsError, ValueError) as error:
-            return StatsUnavailable(address, explain(error, timeout))
+            return StatsUnavailable(endpoint, explain(error, timeout))
 
-    readings = await asyncio.gather(*(one(address) for address in wanted))
+    readings = await asyncio.gather(*(one(endpoint) for endpoint in wanted))
     return dict(zip(wanted, readings))
 
 
@@ -299,5 +299,5 @@ __all__ = [
     "human_bytes",
     "human_duration",
     "parse_stats",
-    "split_address",
+    "split_endpoint",
 ]

@@ -29,7 +29,7 @@ from textual.app import App
 from textual.screen import Screen
 
 from arcus_tui.deploy.audit import AuditTrail
-from arcus_tui.deploy.plan import REGISTRY, Plan
+from arcus_tui.deploy.plan import ENSEMBLE, Plan
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.deploy.run_log import RunLog
 from arcus_tui.deploy.runner import Runner, RunnerOptions
@@ -95,20 +95,20 @@ def log_targets(cluster: Optional[Cluster]) -> list[str]:
     """The logs of a cluster, in the order shown: the gateway, each host, the ensemble."""
     if cluster is None:
         return [GATEWAY]
-    return [GATEWAY, *(host.name for host in cluster.hosts), REGISTRY]
+    return [GATEWAY, *(host.name for host in cluster.hosts), ENSEMBLE]
 
 
 def log_target(cluster: Optional[Cluster], name: str) -> str:
     """The log an event belongs in. The quorum wait reports per ensemble member
     (`address:port`): that goes to the host with that address, else to the ensemble's log."""
-    if cluster is None or name in (GATEWAY, REGISTRY):
+    if cluster is None or name in (GATEWAY, ENSEMBLE):
         return name
     hosts = {host.name for host in cluster.hosts}
     if name in hosts:
         return name
     address, _, port = name.rpartition(":")
     if address and port.isdigit():
-        return next((host.name for host in cluster.hosts if host.address == address), REGISTRY)
+        return next((host.name for host in cluster.hosts if host.address == address), ENSEMBLE)
     return name
 
 

@@ -53,7 +53,7 @@ def add_parser(subparsers) -> None:
 
 def event_line(event: CloudEvent) -> str:
     host = f"  {event.hostname}" if event.hostname else ""
-    return f"{event.time_text()}  {event.kind.value:8}  {event.address}{host}  ({event.source.value})"
+    return f"{event.time_text()}  {event.kind.value:8}  {event.endpoint}{host}  ({event.source.value})"
 
 
 def _print(events: Sequence[CloudEvent], as_json: bool) -> None:

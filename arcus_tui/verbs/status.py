@@ -57,7 +57,7 @@ def print_status(status: CloudStatus) -> None:
     if status.service is None:
         print(f"  ({status.service_code} is not registered)")
     print(f"\nNodes of {status.service_code}")
-    print(f"  {'HOST':20} {'NODE':22} {'REGISTRY':13} {'PROCESS':9} {'RELEASE':24} VERDICT")
+    print(f"  {'HOST':20} {'NODE':22} {'ENSEMBLE':13} {'PROCESS':9} {'RELEASE':24} VERDICT")
     for node in status.nodes:
         release = node.release or "-"
         print(f"  {node.host:20} {node.endpoint:22} {node.registry.value:13} {node.process.value:9} {release:24} "

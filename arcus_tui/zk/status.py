@@ -62,7 +62,7 @@ class LiveNode:
     """One child of ``cache_list/<svc>``: a memcached node that is online right now."""
 
     name: str  # the znode name as stored
-    address: str  # ip:port
+    endpoint: str  # ip:port, the ARCUS node name
     hostname: str = ""
     group: Optional[str] = None  # /arcus_repl only
     role: Optional[str] = None  # /arcus_repl only: "M" (master) or "S" (slave)
@@ -82,7 +82,7 @@ class ReplMapping:
 def parse_cache_list_child(name: str, layout: Layout = Layout.BASE) -> LiveNode:
     """``<ip>:<port>-<hostname>`` (base) or ``<group>^<M|S>^<ip>:<port>-<hostname>`` (repl).
 
-    The address is everything before the first ``-`` of the last field, as zk.py cuts
+    The endpoint is everything before the first ``-`` of the last field, as zk.py cuts
     it (ip:port never contains ``-``, hostnames may)."""
     group = role = None
     rest = name
@@ -90,8 +90,8 @@ def parse_cache_list_child(name: str, layout: Layout = Layout.BASE) -> LiveNode:
         fields = name.split(paths.REPL_SEPARATOR)
         if len(fields) >= 3:
             group, role, rest = fields[0], fields[1], paths.REPL_SEPARATOR.join(fields[2:])
-    address, _, hostname = rest.partition("-")
-    return LiveNode(name=name, address=address, hostname=hostname, group=group, role=role)
+    endpoint, _, hostname = rest.partition("-")
+    return LiveNode(name=name, endpoint=endpoint, hostname=hostname, group=group, role=role)
 
 
 def parse_repl_mapping_child(name: str) -> ReplMapping:
@@ -159,7 +159,7 @@ class ServiceStatus:
             "offline": list(self.offline),
             "undefined": list(self.undefined),
             "live": [
-                {k: v for k, v in (("name", n.name), ("address", n.address), ("hostname", n.hostname),
+                {k: v for k, v in (("name", n.name), ("endpoint", n.endpoint), ("hostname", n.hostname),
                                     ("group", n.group), ("role", n.role)) if v is not None}
                 for n in self.live
             ],
@@ -181,7 +181,7 @@ def compute_status(
     names of the children of its ``cache_list`` znode."""
     static_set = set(static)
     live = tuple(sorted((parse_cache_list_child(c, layout) for c in current_children), key=lambda n: n.name))
-    current_set = {n.address for n in live}
+    current_set = {n.endpoint for n in live}
     online = static_set & current_set
     offline = static_set - current_set
     undefined = current_set - static_set

@@ -1,6 +1,6 @@
 """A lazy ZooKeeper tree reader for the browser: one node at a time, plus watches.
 
-`read_node` returns a path's data, stat and children (nothing below it is read).
+`read_znode` returns a path's data, stat and children (nothing below it is read).
 `TreeWatcher` keeps a data+children watch on each path the browser shows; kazoo
 fires watches on its own thread, so every change is handed to the asyncio loop
 with ``loop.call_soon_threadsafe`` and the consumer's callback runs ON THE LOOP.
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class NodeInfo:
+class ZnodeInfo:
     """One znode as the browser shows it."""
 
     path: str
@@ -60,7 +60,7 @@ class NodeInfo:
         return self.data.decode("utf-8", "replace")
 
     @classmethod
-    def from_stat(cls, path: str, data: bytes, stat: ZnodeStat, children: list[str]) -> "NodeInfo":
+    def from_stat(cls, path: str, data: bytes, stat: ZnodeStat, children: list[str]) -> "ZnodeInfo":
         return cls(
             path=path,
             data=data or b"",
@@ -80,7 +80,7 @@ def child_path(parent: str, name: str) -> str:
     return f"{parent.rstrip('/')}/{name}"
 
 
-def read_node(client: "RegistrySession | KazooClient", path: str, *, sync: bool = True) -> Optional[NodeInfo]:
+def read_znode(client: "RegistrySession | KazooClient", path: str, *, sync: bool = True) -> Optional[ZnodeInfo]:
     """Data, stat and child names of ``path``; None when it does not exist. ``sync``
     first makes the member we talk to catch up with the leader (one round trip)."""
     session = as_session(client)
@@ -90,14 +90,14 @@ def read_node(client: "RegistrySession | KazooClient", path: str, *, sync: bool 
     children = session.children_many([path])[path]
     if data is None or children is None:
         return None
-    return NodeInfo.from_stat(path, data[0], data[1], children)
+    return ZnodeInfo.from_stat(path, data[0], data[1], children)
 
 
-def read_data(client: "RegistrySession | KazooClient", path: str) -> Optional[NodeInfo]:
+def read_data(client: "RegistrySession | KazooClient", path: str) -> Optional[ZnodeInfo]:
     """Data and stat of ``path`` without its child names (a znode may have 100 000
     of them); None when it does not exist."""
     found = as_session(client).get_many([path])[path]
-    return None if found is None else NodeInfo.from_stat(path, found[0], found[1], [])
+    return None if found is None else ZnodeInfo.from_stat(path, found[0], found[1], [])
 
 
 class ChangeKind(str, enum.Enum):
@@ -226,4 +226,4 @@ class _PathWatch:
         self.owner._fired(self, event)
 
 
-__all__ = ["ChangeKind", "NodeInfo", "TreeChange", "TreeWatcher", "child_path", "read_data", "read_node"]
+__all__ = ["ChangeKind", "ZnodeInfo", "TreeChange", "TreeWatcher", "child_path", "read_data", "read_znode"]

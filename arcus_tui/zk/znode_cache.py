@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Optional
 from kazoo.protocol.states import ZnodeStat
 
 from arcus_tui.zk.session import RegistryConnectionError, RegistrySession
-from arcus_tui.zk.tree import NodeInfo, child_path, read_node
+from arcus_tui.zk.tree import ZnodeInfo, child_path, read_znode
 
 ROOT = "/"
 PAGE = 100
@@ -53,7 +53,7 @@ class ChildStat:
         return cls(stat.numChildren, stat.ephemeralOwner != 0, stat.dataLength, stat.ctime, stat.mtime)
 
     @classmethod
-    def from_info(cls, info: NodeInfo) -> "ChildStat":
+    def from_info(cls, info: ZnodeInfo) -> "ChildStat":
         return cls(info.num_children, info.ephemeral, len(info.data), info.ctime_ms, info.mtime_ms)
 
 
@@ -74,14 +74,14 @@ class Level:
     """A znode as read for the tree: its data, stat and sorted child names, and the
     names in lower case for the filter."""
 
-    info: NodeInfo
+    info: ZnodeInfo
     lowered: tuple[str, ...]
 
 
 def read_level(session: RegistrySession, path: str) -> Optional[Level]:
     """In a worker thread: sorting and lower-casing 100 000 names take ~0.15 s, kept
     off the loop. None when ``path`` is gone."""
-    info = read_node(session, path)
+    info = read_znode(session, path)
     return None if info is None else Level(info, tuple(name.lower() for name in info.children))
 
 
@@ -163,7 +163,7 @@ class ZnodeCache:
 
     # -- changing it ------------------------------------------------------------------
 
-    def set_level(self, info: NodeInfo, lowered: Optional[tuple[str, ...]] = None) -> None:
+    def set_level(self, info: ZnodeInfo, lowered: Optional[tuple[str, ...]] = None) -> None:
         """``info``'s children (names) and its own stat; what is gone is forgotten.
         ``lowered``: the names in lower case, if already made (`read_level`)."""
         path = info.path

@@ -22,7 +22,6 @@ from kazoo.client import KazooClient
 
 from arcus_tui.deploy.plan import StepId, setup_plan
 from arcus_tui.deploy.runner import Runner, RunnerOptions
-from arcus_tui.events import HostState
 from arcus_tui.ssh.paths import SshPaths
 from tests.e2e.sandbox_checks import cmdlines, cli, node_processes
 from tests.waits import wait_until

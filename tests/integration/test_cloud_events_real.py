@@ -90,7 +90,7 @@ def test_joined_left_rejoined_and_the_clients_arrive_by_watch(zk_hosts, zk_clien
     try:
         stream.start()
         first = take(arrived, 2, "the history and the node online now")
-        assert [(e.kind, e.address, e.source) for e in first] == [
+        assert [(e.kind, e.endpoint, e.source) for e in first] == [
             (EventKind.JOINED, N2, Source.LOG), (EventKind.JOINED, N1, Source.ONLINE)]
         assert first[0].detail == "join" and abs(first[0].at - time.time()) < 60
         assert clients.get(timeout=WAIT) == ()
@@ -98,21 +98,21 @@ def test_joined_left_rejoined_and_the_clients_arrive_by_watch(zk_hosts, zk_clien
         node3 = node_client(zk_hosts)
         nodes.append(node3)
         join(node3, N3, "cache003")
-        assert [(e.kind, e.address, e.hostname, e.source) for e in take(arrived, 1, "N3 joining")] == [
+        assert [(e.kind, e.endpoint, e.hostname, e.source) for e in take(arrived, 1, "N3 joining")] == [
             (EventKind.JOINED, N3, "cache003", Source.WATCH)]
 
         node3.stop()  # its session ends: ZooKeeper deletes the entry
-        assert [(e.kind, e.address) for e in take(arrived, 1, "N3 leaving")] == [(EventKind.LEFT, N3)]
+        assert [(e.kind, e.endpoint) for e in take(arrived, 1, "N3 leaving")] == [(EventKind.LEFT, N3)]
 
         again = node_client(zk_hosts)
         nodes.append(again)
         join(again, N3, "cache003")
-        assert [(e.kind, e.address) for e in take(arrived, 1, "N3 back")] == [(EventKind.REJOINED, N3)]
+        assert [(e.kind, e.endpoint) for e in take(arrived, 1, "N3 back")] == [(EventKind.REJOINED, N3)]
 
         node2 = node_client(zk_hosts)
         nodes.append(node2)
         join(node2, N2, "cache002")  # left before we started, known from the log
-        assert [(e.kind, e.address) for e in take(arrived, 1, "N2 back")] == [(EventKind.REJOINED, N2)]
+        assert [(e.kind, e.endpoint) for e in take(arrived, 1, "N2 back")] == [(EventKind.REJOINED, N2)]
         assert stream.online == {N1: "cache001", N2: "cache002", N3: "cache003"}
 
         app = node_client(zk_hosts)
@@ -269,10 +269,10 @@ def test_a_real_arcus_memcached_joining_leaving_and_rejoining(arcus_package, zk_
         assert joined.hostname  # its reverse-looked-up name, as it wrote it
         stop(daemon.pid)  # SIGTERM: it closes its session, ZooKeeper drops the entry at once
         daemon.wait(timeout=WAIT)
-        assert [(e.kind, e.address) for e in take(arrived, 1, "arcus-memcached leaving")] == [
+        assert [(e.kind, e.endpoint) for e in take(arrived, 1, "arcus-memcached leaving")] == [
             (EventKind.LEFT, endpoint)]
         daemon = start(2)
-        assert [(e.kind, e.address) for e in take(arrived, 1, "arcus-memcached back")] == [
+        assert [(e.kind, e.endpoint) for e in take(arrived, 1, "arcus-memcached back")] == [
             (EventKind.REJOINED, endpoint)]
     finally:
         stream.close()
@@ -282,7 +282,7 @@ def test_a_real_arcus_memcached_joining_leaving_and_rejoining(arcus_package, zk_
         later.start()
         later.close()
         logged = take(history, 2, "its two log lines")  # the second also covers the entry online now
-        assert [(e.kind, e.address, e.source, e.detail) for e in logged] == [
+        assert [(e.kind, e.endpoint, e.source, e.detail) for e in logged] == [
             (EventKind.JOINED, endpoint, Source.LOG, "join"), (EventKind.REJOINED, endpoint, Source.LOG, "join")]
         assert logged[0].at <= logged[1].at and abs(logged[1].at - time.time()) < 60
         assert history.empty()

@@ -81,7 +81,7 @@ def send(address: str, payload: bytes, until: bytes) -> bytes:
 async def test_stats_of_a_real_memcached(memcached):
     stats = await fetch_stats(memcached, timeout=3)
     assert isinstance(stats, MemcachedStats)
-    assert stats.address == memcached
+    assert stats.endpoint == memcached
     assert stats.version and stats.version[0].isdigit()
     assert stats.uptime is not None and stats.uptime >= 0
     assert stats.curr_connections is not None and stats.curr_connections >= 1  # us
@@ -112,7 +112,7 @@ async def test_fetch_many_reads_live_nodes_and_names_the_dead_ones(memcached):
     assert isinstance(readings[memcached], MemcachedStats)
     dead = readings[closed]
     assert isinstance(dead, StatsUnavailable)
-    assert dead.address == closed and dead.reason == "connection refused"
+    assert dead.endpoint == closed and dead.reason == "connection refused"
 
 
 async def test_a_silent_server_is_cut_off_by_the_timeout():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from arcus_tui.deploy.plan import REGISTRY, StepId, setup_plan
+from arcus_tui.deploy.plan import ENSEMBLE, StepId, setup_plan
 from arcus_tui.deploy.probe import Finding, ProbeOptions, probe_setup
 from arcus_tui.deploy.runner import Runner, RunnerOptions
 from arcus_tui.events import GATEWAY
@@ -72,7 +72,7 @@ async def test_hosts_empty_then_configured_by_the_runner(sshd_hosts, tmp_path):
     assert empty.get(StepId.MAKE_KEY, GATEWAY).finding is Finding.TO_DO
     # nothing is in place; only the membership check is: no member runs that could disagree
     assert [key for key, verdict in empty.verdicts.items() if verdict.done] == [
-        (StepId.ZOOKEEPER_MEMBERSHIP, REGISTRY)]
+        (StepId.ZOOKEEPER_MEMBERSHIP, ENSEMBLE)]
     assert [step.id for step in plan.remaining(empty).steps] == [
         step.id for step in plan.steps if step.id is not StepId.ZOOKEEPER_MEMBERSHIP]
 
@@ -104,7 +104,7 @@ async def test_hosts_empty_then_configured_by_the_runner(sshd_hosts, tmp_path):
         (StepId.UPLOAD_PACKAGE.value, "host2"): Finding.TO_DO,
         (StepId.UPLOAD_PACKAGE.value, "host3"): Finding.TO_DO}
     assert set(findings(result, StepId.ZOOKEEPER_START, StepId.MEMCACHED_START).values()) == {Finding.TO_DO}
-    assert result.get(StepId.ZOOKEEPER_QUORUM, REGISTRY).finding is Finding.TO_DO
+    assert result.get(StepId.ZOOKEEPER_QUORUM, ENSEMBLE).finding is Finding.TO_DO
     left = plan.remaining(result)
     assert StepId.ZOOKEEPER_CONFIG not in {step.id for step in left.steps}
     assert left.step(StepId.UPLOAD_PACKAGE).targets == ("host2", "host3")
@@ -140,9 +140,9 @@ async def test_registry_empty_then_registered(sshd_hosts, zk_hosts, zk_client, t
 
     result = await probe_setup(plan, options)
     assert findings(result, *registry_steps) == {
-        (StepId.ZOOKEEPER_INIT.value, REGISTRY): Finding.DONE,
-        (StepId.REGISTER.value, REGISTRY): Finding.DONE,
-        (StepId.MEMCACHED_ONLINE.value, REGISTRY): Finding.TO_DO,  # no node runs
+        (StepId.ZOOKEEPER_INIT.value, ENSEMBLE): Finding.DONE,
+        (StepId.REGISTER.value, ENSEMBLE): Finding.DONE,
+        (StepId.MEMCACHED_ONLINE.value, ENSEMBLE): Finding.TO_DO,  # no node runs
     }
     assert sorted(zk_client.get_children("/arcus/cache_server_mapping")) == tree_before
     assert [step.id for step in plan.remaining(result).steps if step.id in registry_steps] == [

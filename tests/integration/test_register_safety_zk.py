@@ -10,7 +10,7 @@ import datetime
 import pytest
 from kazoo.exceptions import ConnectionLoss
 
-from arcus_tui.deploy.plan import REGISTRY, PlanOptions, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.plan import ENSEMBLE, PlanOptions, StepId, setup_plan, teardown_plan
 from arcus_tui.deploy.registry_steps import RegistrySteps, services_sharing_ensemble
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.events import HostState
@@ -78,7 +78,7 @@ async def run_step(cluster, plan, step_id, sink=lambda event: None):
     step = plan.step(step_id)
     steps = RegistrySteps(cluster, sink)
     try:
-        return await steps.execute(step, step.actions[REGISTRY], DeployReport(plan))
+        return await steps.execute(step, step.actions[ENSEMBLE], DeployReport(plan))
     finally:
         steps.close()
 
@@ -181,10 +181,10 @@ async def test_register_step_reports_a_lost_connection_as_a_failure(cluster, zk_
         lose_connection_on_commit(session, monkeypatch, applied=True)
         plan = setup_plan(cluster)
         step = plan.step(StepId.REGISTER)
-        state, message = await steps.execute(step, step.actions[REGISTRY], DeployReport(plan))
+        state, message = await steps.execute(step, step.actions[ENSEMBLE], DeployReport(plan))
         assert state is HostState.FAILED
         assert "may or may not" in message and "again" in message
-        state, message = await steps.execute(step, step.actions[REGISTRY], DeployReport(plan))
+        state, message = await steps.execute(step, step.actions[ENSEMBLE], DeployReport(plan))
         assert state is HostState.ALREADY_DONE, message  # it had been applied: the re-run converges
     finally:
         steps.close()

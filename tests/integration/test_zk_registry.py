@@ -40,7 +40,7 @@ from arcus_tui.zk.session import (
     delete,
 )
 from arcus_tui.zk.status import Health, Layout, ServiceNotFoundError, list_all, read_service_status
-from arcus_tui.zk.tree import ChangeKind, TreeWatcher, read_node
+from arcus_tui.zk.tree import ChangeKind, TreeWatcher, read_znode
 from tests.waits import wait_until
 
 pytestmark = pytest.mark.zookeeper
@@ -386,7 +386,7 @@ def test_read_only_session_refuses_every_write(zk_session, zk_client, zk_hosts) 
         assert tree(zk_client) == before
         # reading works
         assert read_service_status(ro, "test").offline == ("127.0.0.1:11211",)
-        assert read_node(ro, "/arcus").children == ("cache_list", "cache_server_log", "cache_server_mapping",
+        assert read_znode(ro, "/arcus").children == ("cache_list", "cache_server_log", "cache_server_mapping",
                                                     "client_list")
     view = zk_session.read_only_view()
     with pytest.raises(ReadOnlyError):
@@ -489,7 +489,7 @@ async def test_tree_watch_hands_changes_to_the_loop(zk_session, zk_client) -> No
 
         await asyncio.to_thread(zk_client.set, "/arcus", b"hello")
         assert (await next_change()).kind is ChangeKind.DATA
-        node = await asyncio.to_thread(read_node, zk_session, "/arcus")
+        node = await asyncio.to_thread(read_znode, zk_session, "/arcus")
         assert node.text == "hello" and node.children == ("cache_list",) and not node.ephemeral
 
         watcher.unwatch("/arcus")

@@ -33,7 +33,7 @@ def test_diff_of_a_burst_gives_one_event_per_node_leaves_first():
     diff = MembershipDiff()
     diff.baseline([f"{A}-a"])
     events = diff.update([f"{B}-b", f"{C}-c-with-dash"], 5.0)
-    assert [(e.kind, e.address, e.hostname) for e in events] == [
+    assert [(e.kind, e.endpoint, e.hostname) for e in events] == [
         (EventKind.LEFT, A, "a"), (EventKind.JOINED, B, "b"), (EventKind.JOINED, C, "c-with-dash")]
 
 
@@ -48,7 +48,7 @@ def test_a_node_known_from_the_history_rejoins_when_it_comes_back():
 
 def test_log_entry_names_are_ip_port_hostname_and_zookeepers_sequence():
     entry = parse_log_entry("2026-12-03", "127.0.1.1:11211-cache-001.arcus-0000000042")
-    assert (entry.address, entry.hostname, entry.sequence) == ("127.0.1.1:11211", "cache-001.arcus", 42)
+    assert (entry.endpoint, entry.hostname, entry.sequence) == ("127.0.1.1:11211", "cache-001.arcus", 42)
     assert entry.path == "/arcus/cache_server_log/2026-12-03/127.0.1.1:11211-cache-001.arcus-0000000042"
     for bad in ("no-sequence-here", "127.0.1.1:11211-host-", "just-0000000001", "0000000001"):
         assert parse_log_entry("2026-12-03", bad) is None, bad
@@ -59,7 +59,7 @@ def test_history_orders_by_time_and_calls_a_second_join_or_a_logged_rejoin_a_rej
     second = parse_log_entry("2026-12-03", f"{A}-a-0000000000")
     other = parse_log_entry("2026-12-03", f"{B}-b-0000000001")
     events = history_events([(second, "join", 300.0), (other, "rejoin", 200.0), (first, "join", 100.0)])
-    assert [(e.at, e.kind, e.address, e.source, e.detail) for e in events] == [
+    assert [(e.at, e.kind, e.endpoint, e.source, e.detail) for e in events] == [
         (100.0, EventKind.JOINED, A, Source.LOG, "join"),
         (200.0, EventKind.REJOINED, B, Source.LOG, "rejoin"),
         (300.0, EventKind.REJOINED, A, Source.LOG, "join"),
@@ -69,10 +69,10 @@ def test_history_orders_by_time_and_calls_a_second_join_or_a_logged_rejoin_a_rej
 def test_online_nodes_join_at_their_ctime_unless_the_log_already_says_so():
     logged = history_events([(parse_log_entry("2026-12-03", f"{A}-a-0000000001"), "join", 100.0)])
     events = online_events({f"{A}-a": 101.5, f"{B}-b": 50.0}, logged)
-    assert [(e.at, e.kind, e.address, e.source) for e in events] == [(50.0, EventKind.JOINED, B, Source.ONLINE)]
+    assert [(e.at, e.kind, e.endpoint, e.source) for e in events] == [(50.0, EventKind.JOINED, B, Source.ONLINE)]
     # A restarted since its last logged join: it came back
     later = online_events({f"{A}-a": 900.0}, logged)
-    assert [(e.kind, e.address) for e in later] == [(EventKind.REJOINED, A)]
+    assert [(e.kind, e.endpoint) for e in later] == [(EventKind.REJOINED, A)]
 
 
 # -- the ring -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from arcus_tui.deploy import actions, recipes
 from arcus_tui.deploy.layout import shell_path
-from arcus_tui.deploy.plan import REGISTRY, PlanOptions, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.plan import ENSEMBLE, PlanOptions, StepId, setup_plan, teardown_plan
 from arcus_tui.deploy.probe import Finding, ProbeOptions, _check_upload, probe_setup
 from arcus_tui.deploy.read_guard import ReadOnlyCommandError, ReadOnlyHost, read_only_refusal
 from arcus_tui.events import GATEWAY, HostState
@@ -161,9 +161,9 @@ async def test_an_empty_gateway_and_a_silent_ensemble_leave_everything_to_do(clu
     assert {found[(StepId.COPY_KEY.value, h)] for h in ("cache001", "cache002", "cache003")} == {"to do"}
     assert found[(StepId.ZOOKEEPER_START.value, "cache001")] == "unknown"  # no way in to look yet
     for step in (StepId.ZOOKEEPER_QUORUM, StepId.ZOOKEEPER_INIT, StepId.REGISTER, StepId.MEMCACHED_ONLINE):
-        assert found[(step.value, REGISTRY)] == "to do"
+        assert found[(step.value, ENSEMBLE)] == "to do"
     assert ssh.sent == []  # without a key there is no login to try
-    assert found[(StepId.ZOOKEEPER_MEMBERSHIP.value, REGISTRY)] == "done"  # no running member to disagree
+    assert found[(StepId.ZOOKEEPER_MEMBERSHIP.value, ENSEMBLE)] == "done"  # no running member to disagree
     assert [step.id for step in plan.remaining(result).steps] == [
         step.id for step in plan.steps if step.id is not StepId.ZOOKEEPER_MEMBERSHIP]
 
@@ -178,15 +178,15 @@ async def test_only_what_differs_is_left_to_do(cluster, tmp_path):
     assert not_done == {
         (StepId.ZOOKEEPER_CONFIG.value, "cache002"): "to do",
         (StepId.MEMCACHED_START.value, "cache003"): "to do",
-        (StepId.MEMCACHED_ONLINE.value, REGISTRY): "to do",
+        (StepId.MEMCACHED_ONLINE.value, ENSEMBLE): "to do",
     }
     assert "zoo.cfg differs" in result.get(StepId.ZOOKEEPER_CONFIG, "cache002").reason
-    assert "not online" in result.get(StepId.MEMCACHED_ONLINE, REGISTRY).reason
+    assert "not online" in result.get(StepId.MEMCACHED_ONLINE, ENSEMBLE).reason
     left = plan.remaining(result)
     assert [(step.id, step.targets) for step in left.steps] == [
         (StepId.ZOOKEEPER_CONFIG, ("cache002",)),
         (StepId.MEMCACHED_START, ("cache003",)),
-        (StepId.MEMCACHED_ONLINE, (REGISTRY,)),
+        (StepId.MEMCACHED_ONLINE, (ENSEMBLE,)),
     ]
     assert left.step(StepId.MEMCACHED_START).actions == {"cache003": plan.step(StepId.MEMCACHED_START).actions["cache003"]}
 
@@ -195,10 +195,10 @@ async def test_an_initialised_but_unregistered_ensemble_needs_register(cluster, 
     zk = FakeKazoo()
     init_arcus(RegistrySession(zk))
     result = await probe(setup_plan(cluster), options(tmp_path), FakeSsh(running_answers(cluster)), zk, quorum)
-    assert result.get(StepId.ZOOKEEPER_INIT, REGISTRY).finding is Finding.DONE
-    assert result.get(StepId.REGISTER, REGISTRY).finding is Finding.TO_DO
-    assert "not registered yet" in result.get(StepId.REGISTER, REGISTRY).reason
-    assert result.get(StepId.MEMCACHED_ONLINE, REGISTRY).finding is Finding.TO_DO
+    assert result.get(StepId.ZOOKEEPER_INIT, ENSEMBLE).finding is Finding.DONE
+    assert result.get(StepId.REGISTER, ENSEMBLE).finding is Finding.TO_DO
+    assert "not registered yet" in result.get(StepId.REGISTER, ENSEMBLE).reason
+    assert result.get(StepId.MEMCACHED_ONLINE, ENSEMBLE).finding is Finding.TO_DO
 
 
 async def test_zoo_cfg_is_compared_with_the_real_home_of_the_login(cluster, tmp_path):
@@ -234,12 +234,12 @@ async def test_the_registry_is_read_through_a_read_only_session_only(cluster, tm
     result = await probe_setup(plan, options(tmp_path), read_modes=quorum(cluster),
                                make_session=lambda *_: FakeSsh(running_answers(cluster)))
     assert opened == [True] and zk.commits == 0
-    assert result.get(StepId.REGISTER, REGISTRY).finding is Finding.DONE
+    assert result.get(StepId.REGISTER, ENSEMBLE).finding is Finding.DONE
 
     # handed a session that could write, the probe reads nothing through it
     writable = await probe_setup(plan, options(tmp_path), open_registry=lambda: RegistrySession(zk),
                                  read_modes=quorum(cluster), make_session=lambda *_: FakeSsh({}))
-    verdict = writable.get(StepId.REGISTER, REGISTRY)
+    verdict = writable.get(StepId.REGISTER, ENSEMBLE)
     assert verdict.finding is Finding.UNKNOWN and "read-only sessions only" in verdict.reason
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from arcus_tui.deploy import actions, recipes
-from arcus_tui.deploy.plan import REGISTRY, PlanOptions, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.plan import ENSEMBLE, PlanOptions, StepId, setup_plan, teardown_plan
 from arcus_tui.deploy.releases import release_id, switch_action
 from arcus_tui.events import GATEWAY
 from arcus_tui.model import load_cluster, parse_cluster
@@ -120,7 +120,7 @@ def test_step_targets():
     assert list(plan.step(StepId.ZOOKEEPER_CONFIG).targets) == members == every_host[:5]
     assert list(plan.step(StepId.ZOOKEEPER_START).targets) == members
     for step_id in (StepId.ZOOKEEPER_QUORUM, StepId.ZOOKEEPER_INIT, StepId.REGISTER, StepId.MEMCACHED_ONLINE):
-        assert list(plan.step(step_id).targets) == [REGISTRY]
+        assert list(plan.step(step_id).targets) == [ENSEMBLE]
     start = plan.step(StepId.MEMCACHED_START)
     assert list(start.targets) == every_host
     assert sum(len(acts) for acts in start.actions.values()) == 200
@@ -270,7 +270,7 @@ def test_zoo_cfg_takes_every_setting_from_the_cluster_file():
             "4lw.commands.whitelist": "*", "minSessionTimeout": "6000", "maxSessionTimeout": "120000",
             "server.1": "127.0.1.1:2889:3889", "server.2": "127.0.1.2:2889:3889", "server.3": "127.0.1.3:2889:3889",
         }
-    quorum = plan.step(StepId.ZOOKEEPER_QUORUM).actions[REGISTRY][0]
+    quorum = plan.step(StepId.ZOOKEEPER_QUORUM).actions[ENSEMBLE][0]
     assert quorum.members == ("127.0.1.1:2191", "127.0.1.2:2191", "127.0.1.3:2191")
 
 
@@ -896,7 +896,7 @@ def test_the_identity_of_a_pidfile_follows_the_install_layout():
 def test_register_writes_one_mapping_per_node_with_its_merged_config():
     cluster = load_cluster(SAMPLES / "existing-zookeeper.toml")
     plan = setup_plan(cluster)
-    (register,) = plan.step(StepId.REGISTER).actions[REGISTRY]
+    (register,) = plan.step(StepId.REGISTER).actions[ENSEMBLE]
     assert register.service_code == "shop-cache"
     assert register.cluster_json == export_arcus(cluster)
     expected = {f"{n.host.address}:{n.port}": {"port": str(n.port), "threads": str(n.settings.threads),
@@ -920,16 +920,16 @@ def test_register_writes_one_mapping_per_node_with_its_merged_config():
 def test_init_quorum_and_online_steps():
     cluster = load_cluster(SEED)
     plan = setup_plan(cluster)
-    (init,) = plan.step(StepId.ZOOKEEPER_INIT).actions[REGISTRY]
+    (init,) = plan.step(StepId.ZOOKEEPER_INIT).actions[ENSEMBLE]
     described = "\n".join(init.describe())
     for path in ("/arcus", "/arcus/cache_list", "/arcus/client_list", "/arcus/cache_server_mapping"):
         assert f"create {path}\n" in described + "\n"
-    (quorum,) = plan.step(StepId.ZOOKEEPER_QUORUM).actions[REGISTRY]
+    (quorum,) = plan.step(StepId.ZOOKEEPER_QUORUM).actions[ENSEMBLE]
     assert quorum.members == cluster.ensemble
-    (online,) = plan.step(StepId.MEMCACHED_ONLINE).actions[REGISTRY]
+    (online,) = plan.step(StepId.MEMCACHED_ONLINE).actions[ENSEMBLE]
     assert online.service_code == "test-cloud"
     assert online.endpoints == tuple(n.endpoint for n in cluster.nodes())
-    (unregister,) = teardown_plan(cluster).step(StepId.UNREGISTER).actions[REGISTRY]
+    (unregister,) = teardown_plan(cluster).step(StepId.UNREGISTER).actions[ENSEMBLE]
     assert unregister.service_code == "test-cloud"
 
 

@@ -8,10 +8,8 @@ whose next commit can lose the connection before or after ZooKeeper applied it.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import datetime
-import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,7 +27,7 @@ from textual.widgets import Input
 from arcus_tui.cli import main
 from arcus_tui.deploy import registry_steps
 from arcus_tui.deploy.plan import (
-    REGISTRY,
+    ENSEMBLE,
     EnsembleUnshared,
     PlanOptions,
     StepId,
@@ -428,7 +426,7 @@ async def test_register_step_asks_and_the_answer_decides(fake_ensemble, session,
 
     plan = setup_plan(cluster, PlanOptions(ask_removal=no)).subset({StepId.REGISTER})
     state, message = await RegistrySteps(cluster, lambda event: None).execute(
-        plan.steps[0], plan.steps[0].actions[REGISTRY], DeployReport(plan))
+        plan.steps[0], plan.steps[0].actions[ENSEMBLE], DeployReport(plan))
     assert state is HostState.FAILED and "not confirmed" in message
     assert asked and asked[0].removed == ("127.0.0.9:11211",)
     assert paths.mapping("127.0.0.9:11211") in fake_ensemble.tree()
@@ -456,7 +454,7 @@ def test_stop_zookeeper_refuses_while_the_ensemble_serves_others(run, captured, 
 
     code, out, err = run("stop", cluster_file, "zookeeper", "--yes", "--force")
     assert code == 0
-    (guard,) = captured[-1].step(StepId.ENSEMBLE_UNSHARED).actions[REGISTRY]
+    (guard,) = captured[-1].step(StepId.ENSEMBLE_UNSHARED).actions[ENSEMBLE]
     assert guard.force
 
 
@@ -468,17 +466,17 @@ async def test_teardown_guard_step_refuses_to_stop_a_shared_ensemble(fake_ensemb
     guard = plan.step(StepId.ENSEMBLE_UNSHARED)
     steps = RegistrySteps(cluster, lambda event: None)
 
-    state, message = await steps.execute(guard, guard.actions[REGISTRY], DeployReport(plan))
+    state, message = await steps.execute(guard, guard.actions[ENSEMBLE], DeployReport(plan))
     assert state.succeeded, message
 
     do_register(session, arcus_json("team-b", ("127.0.0.5", "11211")))
-    state, message = await steps.execute(guard, guard.actions[REGISTRY], DeployReport(plan))
+    state, message = await steps.execute(guard, guard.actions[ENSEMBLE], DeployReport(plan))
     assert state is HostState.FAILED and "team-b" in message
 
     forced = teardown_plan(cluster, PlanOptions(force=True)).step(StepId.ENSEMBLE_UNSHARED)
-    state, message = await steps.execute(forced, forced.actions[REGISTRY], DeployReport(plan))
+    state, message = await steps.execute(forced, forced.actions[ENSEMBLE], DeployReport(plan))
     assert state.succeeded and "team-b" in message
-    assert isinstance(forced.actions[REGISTRY][0], EnsembleUnshared)
+    assert isinstance(forced.actions[ENSEMBLE][0], EnsembleUnshared)
 
 
 # --- item 5: a connection lost in the middle of register ----------------------------------------
@@ -554,7 +552,6 @@ async def test_app_teardown_confirmation_names_each_process(cluster):
 
 async def test_app_asks_for_the_service_code_before_register_removes_mappings(cluster, session):
     from arcus_tui.ui.app import ArcusApp
-    from arcus_tui.ui.panes.setup import SetupPane
     from arcus_tui.ui.screens.confirm_register import ConfirmRegisterScreen
 
     do_register(session, other_team(cluster))
@@ -576,7 +573,6 @@ async def test_app_asks_for_the_service_code_before_register_removes_mappings(cl
 
     app = ArcusApp(cluster, "test.toml")
     async with app.run_test(size=(140, 45)) as pilot:
-        pane = app.screen.query_one(SetupPane)
         app.runs.runner_factory = Runner
         await pilot.press("2", "s")
         await pilot.pause()

@@ -16,7 +16,7 @@ import pytest
 
 from arcus_tui.deploy import recipes
 from arcus_tui.deploy.layout import InstallLayout
-from arcus_tui.deploy.plan import REGISTRY, StepId, setup_plan
+from arcus_tui.deploy.plan import ENSEMBLE, StepId, setup_plan
 from arcus_tui.deploy.read_guard import read_only_refusal
 from arcus_tui.deploy.releases import (
     UNREADABLE,
@@ -284,7 +284,7 @@ def test_an_upgrade_uploads_switches_and_restarts_only_the_nodes_on_another_rele
     assert [step.title for step in plan.steps[2:]] == ["Restart 10.0.0.1:11211", "10.0.0.1:11211 serves again"]
     restart = plan.steps[2]
     assert StepId.SWITCH_RELEASE in restart.depends_on  # a host whose switch failed restarts nothing
-    assert plan.steps[3].actions.keys() == {REGISTRY}
+    assert plan.steps[3].actions.keys() == {ENSEMBLE}
     lines = summary(plan, found, {"h1": new, "h2": new})
     assert f"h1: current A -> {new}" in lines and "1. Restart 10.0.0.1:11211" in "\n".join(lines)
     assert any("left stopped" in line and "10.0.0.2:11211" in line for line in lines)

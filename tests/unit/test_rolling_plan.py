@@ -13,7 +13,7 @@ import pytest
 
 from arcus_tui.deploy import actions, recipes, rolling
 from arcus_tui.deploy.node_serving import NotServing, wait_until_serving
-from arcus_tui.deploy.plan import REGISTRY, PlanOptions, RollingStepId, StepId, setup_plan
+from arcus_tui.deploy.plan import ENSEMBLE, PlanOptions, RollingStepId, StepId, setup_plan
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.deploy.rolling import (
     RollingRefused,
@@ -82,7 +82,7 @@ def test_one_node_at_a_time_in_file_order_each_checked_before_the_next(cluster):
     # the chain: restart <- its check <- the next restart
     assert restarts[0].depends_on == ()
     for restart, check in zip(restarts, checks):
-        assert check.depends_on == (restart.id,) and not check.per_host and check.targets == (REGISTRY,)
+        assert check.depends_on == (restart.id,) and not check.per_host and check.targets == (ENSEMBLE,)
         assert restart.per_host
     for check, following in zip(checks, restarts[1:]):
         assert following.depends_on == (check.id,)
@@ -100,7 +100,7 @@ def test_a_restart_stops_gracefully_then_starts_as_setup_does(cluster):
     assert stop.unless and stop.port == 11211
     setup_start = setup_plan(cluster).step(StepId.MEMCACHED_START).actions["a"][0]
     assert start == setup_start  # waits out a previous session and for the join, as setup's start does
-    serve = plan.steps[1].actions[REGISTRY][0]
+    serve = plan.steps[1].actions[ENSEMBLE][0]
     assert isinstance(serve, actions.NodesServe)
     assert serve.endpoints == ("127.0.0.1:11211",) and serve.service_code == "roll"
     assert serve.logs == ("~/arcus/logs/memcached.11211.log",)
@@ -113,7 +113,7 @@ def test_batches_cross_hosts_and_stop_every_node_before_starting_them(cluster):
     assert first.targets == ("a", "b")
     kinds = [type(a) for a in first.actions["a"]]
     assert kinds == [actions.RunCommand, actions.RunCommand, actions.StartNode, actions.StartNode]
-    assert plan.steps[1].actions[REGISTRY][0].endpoints == tuple(NODES[:4])
+    assert plan.steps[1].actions[ENSEMBLE][0].endpoints == tuple(NODES[:4])
 
 
 def test_by_host_keeps_a_hosts_nodes_together(cluster):
@@ -213,7 +213,7 @@ async def test_followers_first_and_the_leader_last(cluster):
     stop, start = restart.actions["b"]
     assert stop.command == recipes.zookeeper_stop(cluster.host("b"))
     assert start.command == recipes.zookeeper_start(cluster.host("b"))
-    assert quorum.actions[REGISTRY] == (actions.WaitForQuorum(cluster.ensemble, 60.0),)
+    assert quorum.actions[ENSEMBLE] == (actions.WaitForQuorum(cluster.ensemble, 60.0),)
     assert not quorum.per_host and quorum.depends_on == (restart.id,)
     assert plan.steps[2].depends_on == (quorum.id,)
     lines = order_lines(plan)
@@ -308,7 +308,7 @@ async def test_a_node_whose_restart_failed_is_reported_at_once():
     restart, check = plan.steps[0], plan.steps[1]
     report = DeployReport(plan)
     report.set(restart.id, "a", HostState.FAILED, "memcached :11211 did not start (exit status 1)")
-    action = check.actions[REGISTRY][0]
+    action = check.actions[ENSEMBLE][0]
     with pytest.raises(NotServing, match="127.0.0.1:11211 was not restarted .memcached :11211 did not start"):
         await asyncio.wait_for(wait_until_serving(live({}), ignore_events, check, action, report), 1.0)
 

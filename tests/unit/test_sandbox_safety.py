@@ -25,7 +25,7 @@ import pytest
 
 from arcus_tui.cli import main
 from arcus_tui.sandbox import practice_hosts, sandbox as sandbox_module, system_sshd
-from arcus_tui.sandbox.practice_hosts import SANDBOX_MARK, PracticeHost, SandboxError, practice_host
+from arcus_tui.sandbox.practice_hosts import SANDBOX_MARK, PracticeHost, SandboxError
 from arcus_tui.sandbox.sandbox import sandbox_destroy, sandbox_down, sandbox_up
 from arcus_tui.sandbox.sshd import find_sshd, start_sshd
 

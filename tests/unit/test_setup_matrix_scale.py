@@ -10,7 +10,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.renderables.styled import Styled
 
-from arcus_tui.deploy.plan import REGISTRY, StepId, setup_plan
+from arcus_tui.deploy.plan import ENSEMBLE, StepId, setup_plan
 from arcus_tui.deploy.probe import Finding, ProbeResult, Verdict
 from arcus_tui.events import GATEWAY, HostState, ProgressEvent
 from arcus_tui.model import parse_cluster
@@ -172,7 +172,7 @@ async def test_show_probe_marks_done_cells_and_says_why_of_the_others():
         probe.set(StepId.MAKE_KEY, GATEWAY, Verdict(Finding.DONE, "/home/op/.ssh/id_ed25519 exists"))
         probe.set(StepId.COPY_KEY, "c001", Verdict(Finding.DONE, "the gateway key logs in"))
         probe.set(StepId.COPY_KEY, "c002", Verdict(Finding.TO_DO, "login refused"))
-        probe.set(StepId.ZOOKEEPER_QUORUM, REGISTRY, Verdict(Finding.UNKNOWN, "no answer"))
+        probe.set(StepId.ZOOKEEPER_QUORUM, ENSEMBLE, Verdict(Finding.UNKNOWN, "no answer"))
         matrix.apply(ProgressEvent("c003", StepId.COPY_KEY.value, state=HostState.FAILED))
         probe.set(StepId.COPY_KEY, "c003", Verdict(Finding.DONE, "late"))  # a run's own outcome wins
         await pilot.pause()
@@ -185,7 +185,7 @@ async def test_show_probe_marks_done_cells_and_says_why_of_the_others():
         copy_key = row_line(matrix, StepId.COPY_KEY)
         assert copy_key.count("= already-done") == 1 and "· pending" in copy_key and "✗ failed" in copy_key
         assert matrix.cell(StepId.COPY_KEY.value, "c002").message == "probe: to do (login refused)"
-        assert matrix.cell(StepId.ZOOKEEPER_QUORUM.value, REGISTRY).message == "probe: unknown (no answer)"
+        assert matrix.cell(StepId.ZOOKEEPER_QUORUM.value, ENSEMBLE).message == "probe: unknown (no answer)"
         assert matrix.cell(StepId.COPY_KEY.value, "c001").message == "the gateway key logs in"
 
 

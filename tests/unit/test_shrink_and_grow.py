@@ -8,7 +8,7 @@ from pathlib import Path
 
 from arcus_tui.cli import main
 from arcus_tui.deploy.live_changes import change_lines
-from arcus_tui.deploy.plan import REGISTRY, StepId
+from arcus_tui.deploy.plan import ENSEMBLE, StepId
 from arcus_tui.deploy.plan import PlanOptions, setup_plan
 from arcus_tui.deploy.shrink import retiring_nodes, shrink
 from arcus_tui.model import load_cluster
@@ -35,7 +35,7 @@ def test_shrinking_stops_only_the_leaving_node_then_registers_the_rest(tmp_path)
     assert stop.id is StepId.MEMCACHED_STOP and list(stop.actions) == ["cache002.arcus"]
     assert [action.port for action in stop.actions["cache002.arcus"]] == [11212]
     (register,) = plans.register.steps
-    action = register.actions[REGISTRY][0]
+    action = register.actions[ENSEMBLE][0]
     registered = {server["address"] if "address" in server else f"{server['ip']}:{server['config']['port']}"
                   for server in action.cluster_json["servers"]}
     assert len(registered) == 5 and "10.0.0.2:11212" not in registered

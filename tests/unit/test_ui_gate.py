@@ -20,7 +20,6 @@ from arcus_tui.ui.runs import CANCELLED
 from arcus_tui.ui.screens.confirm_setup import ConfirmSetupScreen
 from arcus_tui.ui.screens.edit_prompts import ConfirmScreen
 from arcus_tui.ui.screens.main import MainScreen
-from arcus_tui.ui.widgets.host_grid import HostGrid
 from tests.unit.cluster_texts import THREE_HOSTS
 from tests.unit.ui_waits import drawn, until
 

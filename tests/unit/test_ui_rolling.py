@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from arcus_tui.deploy import rolling
-from arcus_tui.deploy.plan import REGISTRY, Plan
+from arcus_tui.deploy.plan import ENSEMBLE, Plan
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.events import HostState, ProgressEvent
 from arcus_tui.model import parse_cluster
@@ -116,7 +116,7 @@ async def test_rolling_restart_shows_the_order_then_a_row_per_node_in_that_order
         expected = [title for node in NODES for title in (f"Restart {node}", f"{node} serves again")]
         assert row_titles(matrix) == [f"{n}. {title}" for n, title in enumerate(expected, 1)]
         first_check = factory.plans[0].steps[1].id.value
-        assert matrix.cell_text(first_check, REGISTRY) == "✓ ok"
+        assert matrix.cell_text(first_check, ENSEMBLE) == "✓ ok"
         screen_text = drawn(matrix)
         assert "Restart 127.0.0.2:11212" in screen_text and "127.0.0.3:11211 serves again" in screen_text
         status = pane.query_one("#setup-status").render().plain
@@ -135,9 +135,9 @@ async def test_a_node_that_does_not_come_back_stops_the_run_where_it_stands(clus
         await finished(pilot, pane, 1)
         matrix = pane.matrix
         assert matrix.cell_text(plan.steps[2].id.value, "cache002") == "✓ ok"
-        assert matrix.cell_text(plan.steps[3].id.value, REGISTRY) == "✗ failed"
+        assert matrix.cell_text(plan.steps[3].id.value, ENSEMBLE) == "✗ failed"
         assert matrix.cell_text(plan.steps[4].id.value, "cache002") == "– skipped"
-        assert "not in cache_list" in matrix.cell(plan.steps[3].id.value, REGISTRY).message
+        assert "not in cache_list" in matrix.cell(plan.steps[3].id.value, ENSEMBLE).message
         status = pane.query_one("#setup-status").render().plain
         assert "Rolling restart of memcached finished with 1 failed" in status
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input
 
-from arcus_tui.deploy.plan import REGISTRY, Plan, StepId, setup_plan, teardown_plan
+from arcus_tui.deploy.plan import ENSEMBLE, Plan, StepId, setup_plan, teardown_plan
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.deploy.runner import Runner
 from arcus_tui.events import GATEWAY, HostState, ProgressEvent, Stream
@@ -223,20 +223,20 @@ async def test_matrix_shows_the_plan_pending_before_any_run(cluster):
         await pilot.press("2")
         matrix = setup_pane(app).matrix
         plan = setup_plan(cluster)
-        assert matrix.targets == [GATEWAY, *HOSTS, REGISTRY]
-        assert [str(col.label) for col in matrix.columns.values()] == ["Step", GATEWAY, *HOSTS, REGISTRY, "Time"]
+        assert matrix.targets == [GATEWAY, *HOSTS, ENSEMBLE]
+        assert [str(col.label) for col in matrix.columns.values()] == ["Step", GATEWAY, *HOSTS, ENSEMBLE, "Time"]
         assert [matrix.get_cell_at((row, 0)).plain for row in range(matrix.row_count)] == [
             f"{n}. {step.title}" for n, step in enumerate(plan.steps, 1)]
         assert matrix.cell_text(StepId.MAKE_KEY.value, GATEWAY) == "· pending"
         assert matrix.cell_text(StepId.MAKE_KEY.value, "cache001") == ""  # not a target of that step
-        assert matrix.cell_text(StepId.ZOOKEEPER_QUORUM.value, REGISTRY) == "· pending"
+        assert matrix.cell_text(StepId.ZOOKEEPER_QUORUM.value, ENSEMBLE) == "· pending"
         status = app.screen.query_one("#setup-status").render().plain
         assert "test-cloud" in status and "s runs the whole setup" in status
 
 
 def test_plan_targets_put_gateway_first_and_the_ensemble_last(cluster):
-    assert plan_targets(setup_plan(cluster)) == [GATEWAY, *HOSTS, REGISTRY]
-    assert plan_targets(teardown_plan(cluster)) == [*HOSTS, REGISTRY]
+    assert plan_targets(setup_plan(cluster)) == [GATEWAY, *HOSTS, ENSEMBLE]
+    assert plan_targets(teardown_plan(cluster)) == [*HOSTS, ENSEMBLE]
 
 
 async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
@@ -280,7 +280,7 @@ async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
         assert matrix.cell_text(StepId.VERIFY_LOGIN.value, "cache002") == "= already-done"
         assert matrix.cell_text(StepId.VERIFY_LOGIN.value, "cache003") == "– skipped"
         assert matrix.cell_text(StepId.MEMCACHED_START.value, "cache003") == "– skipped"
-        assert matrix.cell_text(StepId.MEMCACHED_ONLINE.value, REGISTRY) == "✓ ok"
+        assert matrix.cell_text(StepId.MEMCACHED_ONLINE.value, ENSEMBLE) == "✓ ok"
         assert matrix.get_cell(StepId.COPY_KEY.value, "#time").plain == "2.0s"  # its slowest host
         assert matrix.cell(StepId.COPY_KEY.value, "cache003").message == "authentication failed"
         failed_style = matrix.get_cell(StepId.COPY_KEY.value, "cache003").style
@@ -299,8 +299,8 @@ async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
 
         # the logs: a pane per target, lines prefixed by step, stderr in the error colour
         logs = logs_pane(app)
-        assert logs.targets == [GATEWAY, *HOSTS, REGISTRY]
-        assert [view.target for view in logs.tiles] == [GATEWAY, *HOSTS, REGISTRY]  # all on one page
+        assert logs.targets == [GATEWAY, *HOSTS, ENSEMBLE]
+        assert [view.target for view in logs.tiles] == [GATEWAY, *HOSTS, ENSEMBLE]  # all on one page
         gateway = logs.log_of(GATEWAY).text
         assert "make-key         made a new ed25519 key /tmp/gw/id_ed25519" in gateway
         assert "make-key         ✓ ok 0.1s: made /tmp/gw/id_ed25519" in gateway
@@ -315,7 +315,7 @@ async def test_setup_run_fills_matrix_and_logs(cluster, tmp_path):
         stderr_styles = [segment.style for segment in third.render_line(row) if "Permission" in segment.text]
         assert any(app.theme_variables["error"].lower() in str(style).lower() for style in stderr_styles)
         assert "copy-key         Number of key(s) added: 1" in logs.log_of("cache001").text
-        assert "zookeeper-quorum ✓ ok" in logs.log_of(REGISTRY).text
+        assert "zookeeper-quorum ✓ ok" in logs.log_of(ENSEMBLE).text
         assert "cache003" not in logs.log_of("cache001").text
 
         # the password went to the engine and nowhere else
@@ -431,8 +431,8 @@ async def test_teardown_needs_the_typed_confirmation(cluster):
         plan, previous = factory.runs[0]
         assert previous is None
         assert [step.id for step in plan.steps] == [step.id for step in teardown_plan(cluster).steps]
-        assert pane.matrix.targets == [*HOSTS, REGISTRY]
-        assert pane.matrix.cell_text(StepId.UNREGISTER.value, REGISTRY) == "✓ ok"
+        assert pane.matrix.targets == [*HOSTS, ENSEMBLE]
+        assert pane.matrix.cell_text(StepId.UNREGISTER.value, ENSEMBLE) == "✓ ok"
         assert "Teardown done" in pane.query_one("#setup-status").render().plain
 
 
@@ -509,7 +509,7 @@ async def test_logs_maximise_cycle_and_clear(cluster, tmp_path):
         await pilot.press("p", "p")
         assert shown() == [GATEWAY]
         await pilot.press("enter")
-        assert not logs.maximised and shown() == [GATEWAY, *HOSTS, REGISTRY]
+        assert not logs.maximised and shown() == [GATEWAY, *HOSTS, ENSEMBLE]
 
         await pilot.press("f")  # the gateway's log maximised; three hosts on: cache003's
         await pilot.press("n", "n", "n")

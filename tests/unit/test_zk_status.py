@@ -80,7 +80,7 @@ def test_health_of_edges() -> None:
 
 def test_hostname_with_dashes_is_cut_at_first_dash() -> None:
     node = parse_cache_list_child("10.0.0.1:11211-cache-001-arcus")
-    assert node.address == "10.0.0.1:11211"
+    assert node.endpoint == "10.0.0.1:11211"
     assert node.hostname == "cache-001-arcus"
 
 
@@ -106,7 +106,7 @@ def test_to_json_shape() -> None:
 
 def test_repl_cache_list_child() -> None:
     node = parse_cache_list_child("g0^M^127.0.0.1:11311-my-host", Layout.REPL)
-    assert (node.group, node.role, node.address, node.hostname) == ("g0", "M", "127.0.0.1:11311", "my-host")
+    assert (node.group, node.role, node.endpoint, node.hostname) == ("g0", "M", "127.0.0.1:11311", "my-host")
 
 
 def test_repl_mapping_child() -> None:

@@ -7,7 +7,7 @@ from kazoo.exceptions import ConnectionLoss
 from kazoo.protocol.states import ZnodeStat
 
 from arcus_tui.zk.session import RegistryConnectionError
-from arcus_tui.zk.tree import NodeInfo
+from arcus_tui.zk.tree import ZnodeInfo
 from arcus_tui.zk.znode_cache import PAGE, STAT_BATCH, ChildStat, StatQueue, ZnodeCache, read_failure, read_stats
 from arcus_tui.zk.znode_filter import ZnodeFilter
 
@@ -19,16 +19,16 @@ def stat(num_children: int = 0, ephemeral: int = 0, data_length: int = 0) -> Zno
                      ephemeralOwner=ephemeral, dataLength=data_length, numChildren=num_children, pzxid=3)
 
 
-def level(path: str, names) -> NodeInfo:
+def level(path: str, names) -> ZnodeInfo:
     names = list(names)
-    return NodeInfo.from_stat(path, b"", stat(len(names)), names)
+    return ZnodeInfo.from_stat(path, b"", stat(len(names)), names)
 
 
 def day_names(count: int) -> list[str]:
     return [f"127.0.0.1:11211-Node{i:05d}" for i in range(count)]
 
 
-def cache_with(*levels: NodeInfo) -> ZnodeCache:
+def cache_with(*levels: ZnodeInfo) -> ZnodeCache:
     cache = ZnodeCache()
     for info in levels:
         cache.set_level(info)
@@ -221,7 +221,7 @@ def test_the_detail_of_a_znode_with_a_list_over_jute_maxbuffer_says_why_zkcli_fa
     from arcus_tui.zk.znode_cache import size_note
 
     assert size_note(20_000) == ""  # about 0.6 MB: zkCli.sh copes
-    big = NodeInfo.from_stat(DAY, b"", stat(100_000), [])
+    big = ZnodeInfo.from_stat(DAY, b"", stat(100_000), [])
     text = detail_content(big).plain
     assert "100000 children: a list of about 2.9 MB" in text
     assert "zkCli.sh ls fails with ConnectionLoss" in text and "-Djute.maxbuffer=" in text

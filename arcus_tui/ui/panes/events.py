@@ -72,7 +72,7 @@ SOURCE_WORDS = {"log": "cache_server_log", "online": "online at start", "watch":
 def event_cells(event: CloudEvent, palette: dict) -> list[Text]:
     return [Text(event.time_text()),
             Text(event.kind.value, style=f"bold {palette.get(EVENT_STYLES[event.kind], '')}".strip()),
-            Text(event.address, style="bold"), Text(event.hostname),
+            Text(event.endpoint, style="bold"), Text(event.hostname),
             Text(SOURCE_WORDS.get(event.source.value, event.source.value), style="dim")]
 
 

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from arcus_tui.deploy.audit import audit_dir
-from arcus_tui.deploy.plan import REGISTRY
+from arcus_tui.deploy.plan import ENSEMBLE
 from arcus_tui.deploy.run_log import compile_problem
 from arcus_tui.events import GATEWAY, ProgressEvent
 from arcus_tui.text import printable
@@ -46,7 +46,7 @@ def log_titles(context: AppContext) -> dict[str, str]:
     if cluster is not None:
         titles.update({host.name: f"{host.name}  {host.address}" for host in cluster.hosts})
         ensemble = cluster.connect_string
-        titles[REGISTRY] = f"{REGISTRY} · {ensemble}" if ensemble else REGISTRY
+        titles[ENSEMBLE] = f"{ENSEMBLE} · {ensemble}" if ensemble else ENSEMBLE
     return titles
 
 

@@ -27,7 +27,7 @@ from typing import Iterator, Optional
 from rich.text import Text
 from textual.coordinate import Coordinate
 
-from arcus_tui.deploy.plan import REGISTRY, Plan
+from arcus_tui.deploy.plan import ENSEMBLE, Plan
 from arcus_tui.deploy.probe import ProbeResult
 from arcus_tui.deploy.report import DeployReport
 from arcus_tui.deploy.run_log import format_duration
@@ -88,7 +88,7 @@ def plan_targets(plan: Plan) -> list[str]:
         for target in step.targets:
             if target not in present:
                 present.append(target)
-    order = [GATEWAY, *(host.name for host in plan.cluster.hosts), REGISTRY]
+    order = [GATEWAY, *(host.name for host in plan.cluster.hosts), ENSEMBLE]
     return [t for t in order if t in present] + [t for t in present if t not in order]
 
 

@@ -1,6 +1,6 @@
 """Pieces of the ZooKeeper browser: the tree widget, node labels and the detail panel.
 
-Pure rendering: these take what `arcus_tui.zk` read (`NodeInfo`, the `ZnodeCache`
+Pure rendering: these take what `arcus_tui.zk` read (`ZnodeInfo`, the `ZnodeCache`
 seen through a `ZnodeFilter`) and draw it; `ZkTree.sync` makes the rows under a
 znode match the model in place, a page at a time. The pane
 (`ui/panes/zookeeper.py`) decides when to read.
@@ -25,7 +25,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from arcus_tui.zk import paths
-from arcus_tui.zk.tree import NodeInfo
+from arcus_tui.zk.tree import ZnodeInfo
 from arcus_tui.zk.znode_roles import describe_path
 from arcus_tui.zk.znode_cache import PAGE, ROOT, ChildStat, ZnodeCache, name_of, parent_of, size_note, under
 from arcus_tui.zk.znode_filter import ZnodeFilter
@@ -101,7 +101,7 @@ def format_data(data: bytes) -> tuple[str, str]:
     return f"{len(data)} bytes, UTF-8{cut}", text
 
 
-def detail_content(info: NodeInfo, warning: str = "") -> Content:
+def detail_content(info: ZnodeInfo, warning: str = "") -> Content:
     """The detail panel for one znode: path, role, stat, a warning (a read of its
     children that failed), then the data."""
     label = "$foreground-muted"
@@ -351,7 +351,7 @@ def _descendants(node: TreeNode[str]):
 class ZkDetail(Static):
     """The selected znode: stat and data, as plain text."""
 
-    def show_node(self, info: NodeInfo, warning: str = "") -> None:
+    def show_node(self, info: ZnodeInfo, warning: str = "") -> None:
         self.info = info
         self.update(detail_content(info, warning))
 
@@ -359,7 +359,7 @@ class ZkDetail(Static):
         self.info = None
         self.update(Content.assemble((path, "bold $primary"), "\n\n", (note, "italic $foreground-muted")))
 
-    info: Optional[NodeInfo] = None
+    info: Optional[ZnodeInfo] = None
 
 
 __all__ = ["ChildStat", "MAX_DATA_SHOWN", "ROOT", "ZkDetail", "ZkTree", "connection_message", "describe_path",
