@@ -20,7 +20,7 @@ from typing import Optional
 
 from arcus_tui.events import EventSink, HostState, ProgressEvent, Stream
 from arcus_tui.model import Cluster
-from arcus_tui.zk.fourletter import Mode, QuorumTimeout, probe_ensemble, wait_for_quorum
+from arcus_tui.zk.fourletter import Mode, QuorumTimeout, member_address, probe_ensemble, wait_for_quorum
 from arcus_tui.zk.registry import (
     RegistrationDiff,
     init_arcus,
@@ -206,9 +206,16 @@ class RegistrySteps:
             return unregister(session, action.service_code)
         raise TypeError(f"{type(action).__name__} is not a registry action")
 
+    def member_host(self, member: str) -> str:
+        """The event target of an ensemble member: the host running it, or the ensemble as a
+        whole for a member this file does not run (an existing ensemble)."""
+        port = self.cluster.zookeeper.client_port
+        hosts = {member_address(f"{host.address}:{port}"): host.name for host in self.cluster.zookeeper_hosts}
+        return hosts.get(member_address(member), ENSEMBLE)
+
     async def _quorum(self, step: Step, action: actions.WaitForQuorum) -> tuple[HostState, str]:
         result = await wait_for_quorum(action.members, action.timeout, self.sink, interval=QUORUM_POLL_SECONDS,
-                                       step=step.id.value)
+                                       step=step.id.value, target_of=self.member_host)
         return HostState.OK, f"leader {result.leader} after {result.elapsed:.1f}s"
 
     async def _online(self, step: Step, action: actions.WaitForNodesOnline,

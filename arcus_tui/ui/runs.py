@@ -22,7 +22,7 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, Sequence
 
 from textual.app import App
@@ -96,20 +96,6 @@ def log_targets(cluster: Optional[Cluster]) -> list[str]:
     if cluster is None:
         return [GATEWAY]
     return [GATEWAY, *(host.name for host in cluster.hosts), ENSEMBLE]
-
-
-def log_target(cluster: Optional[Cluster], name: str) -> str:
-    """The log an event belongs in. The quorum wait reports per ensemble member
-    (`address:port`): that goes to the host with that address, else to the ensemble's log."""
-    if cluster is None or name in (GATEWAY, ENSEMBLE):
-        return name
-    hosts = {host.name for host in cluster.hosts}
-    if name in hosts:
-        return name
-    address, _, port = name.rpartition(":")
-    if address and port.isdigit():
-        return next((host.name for host in cluster.hosts if host.address == address), ENSEMBLE)
-    return name
 
 
 class RunController:
@@ -246,8 +232,7 @@ class RunController:
             return
         if run is not self.run:
             return  # a late event of an earlier run
-        target = log_target(self._cluster, event.host)
-        self.log.add(event if target == event.host else replace(event, host=target), run.number, run.kind)
+        self.log.add(event, run.number, run.kind)  # the engine names each event's host, gateway or ensemble
         if event.state is not None:
             run.states.append(event)
             self._pending_states.append(event)

@@ -12,7 +12,7 @@ import asyncio
 import enum
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from arcus_tui import tcp
 from arcus_tui.events import EventSink, HostState, ProgressEvent, Stream, ignore_events
@@ -256,11 +256,13 @@ async def wait_for_quorum(
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
     require_all: bool = True,
     step: str = QUORUM_STEP,
+    target_of: Callable[[str], str] = str,
 ) -> QuorumResult:
     """Poll `srvr` on every member concurrently until `quorum_reached`.
 
     ``deadline`` is the number of seconds to wait at most. Each member's mode is
-    reported as a `ProgressEvent` (host = member address, step ``zookeeper-quorum``)
+    reported as a `ProgressEvent` (target ``target_of(member address)``: the caller
+    that knows the hosts names the member's host; step ``zookeeper-quorum``)
     when it changes; at the end every member gets a final OK or FAILED state. Raises
     `QuorumTimeout` (with the last modes) when the deadline passes."""
     addresses = parse_ensemble(members)
@@ -272,7 +274,7 @@ async def wait_for_quorum(
     max_polls = int(max(0.0, float(deadline)) / max(interval, 0.01)) + 2  # count bound besides time
     last: dict[str, Optional[Mode]] = {a: None for a in addresses}
     for address in addresses:
-        on_event(ProgressEvent(address, step, text="waiting for a leader", state=HostState.RUNNING))
+        on_event(ProgressEvent(target_of(address), step, text="waiting for a leader", state=HostState.RUNNING))
 
     polls = 0
     modes: tuple[MemberMode, ...] = ()
@@ -284,11 +286,12 @@ async def wait_for_quorum(
         for m in modes:
             if m.mode is not last[m.address]:
                 last[m.address] = m.mode
-                on_event(ProgressEvent(m.address, step, Stream.INFO, f"mode: {m.describe()}"))
+                on_event(ProgressEvent(target_of(m.address), step, Stream.INFO, f"mode: {m.describe()}"))
         if quorum_reached(modes, require_all=require_all):
             elapsed = loop.time() - started
             for m in modes:
-                on_event(ProgressEvent(m.address, step, text=m.mode.value, state=HostState.OK, duration=elapsed))
+                on_event(ProgressEvent(target_of(m.address), step, text=m.mode.value, state=HostState.OK,
+                                       duration=elapsed))
             return QuorumResult(modes, elapsed, polls)
         remaining = end - loop.time()
         if remaining <= 0:
@@ -300,7 +303,7 @@ async def wait_for_quorum(
     for m in modes:
         on_event(
             ProgressEvent(
-                m.address, step, Stream.STDERR, f"no quorum after {elapsed:.1f} s: {m.describe()}",
+                target_of(m.address), step, Stream.STDERR, f"no quorum after {elapsed:.1f} s: {m.describe()}",
                 state=HostState.FAILED, duration=elapsed,
             )
         )

@@ -1,5 +1,9 @@
 """ARCUS registry writes: init, register, unregister (docs/arcus.md#init-register-and-unregister).
 
+(Over 400 lines on purpose: register's difference, what it asks consent for and the one
+transaction it commits are built from the same reading of the registry, kept together so that
+what the operator is shown is exactly what is written.)
+
 Each is ONE ZooKeeper multi-op transaction built from what is there now, with the
 semantics of naver/arcus `scripts/lib/zk.py` (`init_structure`,
 `update_service_code`, `delete_service_code`), and each is idempotent: run twice,
