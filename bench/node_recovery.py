@@ -45,7 +45,6 @@ os.environ["ARCUS_TUI_LOOPBACK_ONLY"] = "1"  # before any arcus_tui import: noth
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import datetime  # noqa: E402
-import json  # noqa: E402
 import pwd  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
@@ -57,7 +56,7 @@ from typing import Callable, Optional  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers of setup_sandbox.py
 
 import setup_sandbox as common  # noqa: E402
-from setup_sandbox import REPO, BenchError, fmt, log, loadavg, machine_notes, summary  # noqa: E402
+from setup_sandbox import BenchError, fmt, log, loadavg, machine_notes, summary  # noqa: E402
 
 from arcus_tui.deploy.layout import InstallLayout  # noqa: E402
 from arcus_tui.deploy.plan import PlanOptions, StepId, setup_plan  # noqa: E402
@@ -464,40 +463,17 @@ def markdown(result: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="repetitions of the three cases (default 5)")
-    parser.add_argument("--wait-free", type=float, default=600.0,
-                        help="seconds to wait for another user of the sandbox (a test session) to finish (default 600)")
-    parser.add_argument("--arcus-source", type=Path, default=None, metavar="SRC",
-                        help="arcus-memcached source (default: $ARCUS_MEMCACHED_SOURCE or "
-                             "../shared/arcus/arcus-memcached-*.tar.gz)")
     parser.add_argument("--attempts", type=int, default=3,
                         help=f"run the nothing-to-do reference again when other work kept more than "
                              f"{common.DISTURBED_SHARE:g} of one CPU busy while it ran, at most this many times "
                              "(default 3)")
-    parser.add_argument("--quiet-wait", type=float, default=120.0,
-                        help="before each case, wait up to this many seconds for the CPUs to be less than "
-                             f"{common.QUIET_BUSY * 100:.0f}%% busy (other work on a shared machine; "
-                             "default 120, 0 = never)")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "node_recovery.json")
-    parser.add_argument("--keep-state", action="store_true", help="keep the private state directory in /tmp")
+    common.add_sandbox_options(parser, "node_recovery.json", quiet_default=120.0)
     args = parser.parse_args()
     if not 1 <= args.repeats <= 30:
         parser.error("--repeats must be between 1 and 30")
     if not 1 <= args.attempts <= 10:
         parser.error("--attempts must be between 1 and 10")
-    if os.geteuid() != 0:
-        print("needs root: the practice sandbox makes a login per practice host", file=sys.stderr)
-        return 2
-
-    code, result = common.run_on_practice_hosts(args, measure, "arcus-bench-recovery-")
-    if result is None:
-        return code
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    log(f"wrote {args.output}")
-    print(markdown(result))
-    print(f"\ncommand: {result['command']}")
-    return 0
-
+    return common.run_and_record(args, measure, "arcus-bench-recovery-", markdown)
 
 if __name__ == "__main__":
     sys.exit(main())

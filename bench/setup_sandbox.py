@@ -1059,32 +1059,51 @@ def run_on_practice_hosts(args, measure, prefix: str) -> tuple[int, Optional[dic
     return 0, result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs of each contender (default 5)")
+def add_sandbox_options(parser, output: str, quiet_default: float) -> None:
+    """The options every benchmark on the practice hosts takes."""
     parser.add_argument("--wait-free", type=float, default=600.0,
                         help="seconds to wait for another user of the sandbox (a test session) to finish (default 600)")
     parser.add_argument("--arcus-source", type=Path, default=None, metavar="SRC",
                         help="arcus-memcached source to build the package from (default: $ARCUS_MEMCACHED_SOURCE "
                              "or ../shared/arcus/arcus-memcached-*.tar.gz)")
+    parser.add_argument("--quiet-wait", type=float, default=quiet_default,
+                        help=f"before each timed case, wait up to this many seconds for the CPUs to be less "
+                             f"than {QUIET_BUSY * 100:.0f}%% busy (other work on a shared machine; "
+                             f"default {quiet_default:g}, 0 = never)")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / output)
+    parser.add_argument("--keep-state", action="store_true", help="keep the private state directory in /tmp")
+
+
+def run_and_record(args, measure, prefix: str, markdown) -> int:
+    """Run `measure` on the practice hosts (root only), write its result to --output and print
+    its table and command."""
+    if os.geteuid() != 0:
+        print("needs root: the practice sandbox makes a login per practice host", file=sys.stderr)
+        return 2
+    code, result = run_on_practice_hosts(args, measure, prefix)
+    if result is None:
+        return code
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    log(f"wrote {args.output}")
+    print(markdown(result))
+    print(f"\ncommand: {result['command']}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each contender (default 5)")
     parser.add_argument("--attempts", type=int, default=3,
                         help=f"run a contender again when other work kept more than {DISTURBED_SHARE:g} of one "
-                             "CPU busy "
-                             "while it ran, at most this many times in all (default 3; the last attempt is kept)")
-    parser.add_argument("--quiet-wait", type=float, default=120.0,
-                        help=f"before each timed contender, wait up to this many seconds for the CPUs to be less "
-                             f"than {QUIET_BUSY * 100:.0f}%% busy (other work on a shared machine; "
-                             "default 120, 0 = never)")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "setup_sandbox.json")
-    parser.add_argument("--keep-state", action="store_true", help="keep the private state directory in /tmp")
+                             "CPU busy while it ran, at most this many times in all (default 3; the last attempt "
+                             "is kept)")
+    add_sandbox_options(parser, "setup_sandbox.json", quiet_default=120.0)
     args = parser.parse_args()
     if not 1 <= args.runs <= 50:
         parser.error("--runs must be between 1 and 50")
     if not 1 <= args.attempts <= 10:
         parser.error("--attempts must be between 1 and 10")
-    if os.geteuid() != 0:
-        print("needs root: the practice sandbox makes a login per practice host", file=sys.stderr)
-        return 2
     problems = []
     if zookeeper_installed():  # the floor runs Debian's ZooKeeper; the package bundles it too
         problems.append(zookeeper_installed())
@@ -1098,16 +1117,7 @@ def main() -> int:
     if problems:
         print("cannot run: " + "; ".join(problems), file=sys.stderr)
         return 2
-
-    code, result = run_on_practice_hosts(args, measure, "arcus-bench-setup-")
-    if result is None:
-        return code
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    log(f"wrote {args.output}")
-    print(markdown(result))
-    return 0
-
+    return run_and_record(args, measure, "arcus-bench-setup-", markdown)
 
 if __name__ == "__main__":
     sys.exit(main())
