@@ -90,7 +90,7 @@ class ZooKeeperPane(Vertical):
         super().__init__(id=id)
         self.context = context
         cluster = context.cluster
-        self.hosts = cluster.connect_string if cluster is not None else ""
+        self.connect_string = cluster.connect_string if cluster is not None else ""
         self.connect_timeout = connect_timeout
         self.model = ZnodeBrowser()
         self.state = "idle"  # idle | connecting | connected | failed | unavailable
@@ -135,7 +135,7 @@ class ZooKeeperPane(Vertical):
     def on_mount(self) -> None:
         if self.context.cluster is None:
             self._set_state("unavailable", "No cluster file: start arcus-tui with one to browse its ZooKeeper.")
-        elif not self.hosts:
+        elif not self.connect_string:
             self._set_state("unavailable", "The cluster file names no ZooKeeper member ([zookeeper] servers "
                                            "or a host with zookeeper = true).")
         else:
@@ -186,7 +186,7 @@ class ZooKeeperPane(Vertical):
 
     async def _connect(self) -> None:
         attempt = asyncio.ensure_future(asyncio.to_thread(
-            RegistrySession.connect, self.hosts, read_only=True, timeout=self.connect_timeout))
+            RegistrySession.connect, self.connect_string, read_only=True, timeout=self.connect_timeout))
         try:
             session = await asyncio.shield(attempt)
         except asyncio.CancelledError:  # pane gone or a newer attempt: close what arrives
@@ -227,7 +227,7 @@ class ZooKeeperPane(Vertical):
         self.error = error
         for name in ("idle", "connecting", "connected", "failed", "unavailable"):
             self.set_class(state == name, f"-{name}")
-        self.query_one(ZkMessage).update(connection_message(state, self.hosts, error, self.connect_timeout))
+        self.query_one(ZkMessage).update(connection_message(state, self.connect_string, error, self.connect_timeout))
         self._update_status()
         self.refresh_bindings()
         self.call_after_refresh(self._focus_primary)
@@ -237,7 +237,7 @@ class ZooKeeperPane(Vertical):
         if state == "connected" and self.session is not None and not self.session.connected:
             state = "reconnecting"
         self.query_one("#zk-status", Static).update(status_line(
-            self.hosts, state, len(self.cache.open_paths), self.filter_text,
+            self.connect_string, state, len(self.cache.open_paths), self.filter_text,
             self.model.filter.count() if self.filter_text else (0, 0), self.model.read_error))
 
     # -- reading children ------------------------------------------------------------

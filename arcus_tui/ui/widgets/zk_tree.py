@@ -132,24 +132,24 @@ def detail_content(info: ZnodeInfo, warning: str = "") -> Content:
     return Content("\n").join(parts)
 
 
-def connection_message(state: str, hosts: str, error: str, connect_timeout: float) -> Content:
+def connection_message(state: str, connect_string: str, error: str, connect_timeout: float) -> Content:
     """What the pane shows instead of the tree while there is no connection."""
     muted = "$foreground-muted"
     if state == "failed":
         return Content.assemble(
-            ("Cannot connect to ZooKeeper", "bold $error"), "\n\n", ("ensemble  ", muted), (hosts, "bold"), "\n\n",
+            ("Cannot connect to ZooKeeper", "bold $error"), "\n\n", ("ensemble  ", muted), (connect_string, "bold"), "\n\n",
             error, "\n\n", ("Press ", muted), ("r", "bold $accent"), (" to try again.", muted))
     if state == "unavailable":
         return Content.assemble(("ZooKeeper", "bold $primary"), "\n\n", error)
-    return Content.assemble(("Connecting to ZooKeeper ", muted), (hosts, "bold"),
+    return Content.assemble(("Connecting to ZooKeeper ", muted), (connect_string, "bold"),
                             (f"  (read-only, up to {connect_timeout:g} s)", muted))
 
 
-def status_line(hosts: str, state: str, open_count: int, filter_text: str, matches: tuple[int, int],
+def status_line(connect_string: str, state: str, open_count: int, filter_text: str, matches: tuple[int, int],
                 read_error: str) -> Content:
     """``ZooKeeper <ensemble> · connected · read-only · 3 open · filter …``."""
     muted = "$foreground-muted"
-    parts: list = [("ZooKeeper ", "bold"), (hosts or "-", "bold $primary"), "  ·  "]
+    parts: list = [("ZooKeeper ", "bold"), (connect_string or "-", "bold $primary"), "  ·  "]
     if state == "reconnecting":
         parts.append(("connection lost, reconnecting", "bold $warning"))
     elif state == "connected":
