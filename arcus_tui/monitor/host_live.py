@@ -101,17 +101,26 @@ STATE_WIDTH = max(len(f"{state.symbol} {state.value}") for state in [*MemberStat
 """Columns the widest state takes ("◐ no quorum"): a box reserves them once live state shows."""
 
 
+RELEASE_WIDTH = 20
+"""Columns a node's release takes in a box (`<version>-<12 hex>`; a longer id is cut)."""
+
+
 @dataclass(frozen=True)
 class HostLive:
     """One host's live state: None for a host that is no ensemble member of ours."""
 
     zookeeper: Optional[MemberState] = None
     nodes: Mapping[int, NodeLiveState] = field(default_factory=dict)
+    releases: Mapping[int, str] = field(default_factory=dict)  # port -> release its process runs, when known
 
     def words(self) -> tuple[str, ...]:
-        """Every state word of the host (what a filter by state matches)."""
+        """Every state word and release of the host (what a filter matches)."""
         states = ([self.zookeeper] if self.zookeeper else []) + list(self.nodes.values())
-        return tuple(state.value for state in states)
+        return tuple(state.value for state in states) + tuple(self.releases.values())
+
+    def release_text(self, port: int) -> str:
+        release = self.releases.get(port, "")
+        return release if len(release) <= RELEASE_WIDTH else release[:RELEASE_WIDTH - 1] + "…"
 
 
 def node_live_state(node: NodeState) -> NodeLiveState:
@@ -136,12 +145,16 @@ def host_live_from_status(cluster: Cluster, status: CloudStatus) -> dict[str, Ho
     members = {member_address(member.address): member_state(member)
                for member in status.zookeeper}
     nodes = {node.endpoint: node_live_state(node) for node in status.nodes}
+    releases = {node.endpoint: node.release for node in status.nodes if node.release}
     client_port = cluster.zookeeper.client_port
     live: dict[str, HostLive] = {}
     for host in cluster.hosts:
         member = None
         if host.zookeeper and not cluster.zookeeper.external:
             member = members.get(member_address(f"{host.address}:{client_port}"), MemberState.UNKNOWN)
-        live[host.name] = HostLive(member, {port: nodes.get(f"{host.address}:{port}", NodeLiveState.UNKNOWN)
-                                            for port in host.ports})
+        endpoints = {port: f"{host.address}:{port}" for port in host.ports}
+        live[host.name] = HostLive(member, {port: nodes.get(endpoint, NodeLiveState.UNKNOWN)
+                                            for port, endpoint in endpoints.items()},
+                                   {port: releases[endpoint] for port, endpoint in endpoints.items()
+                                    if endpoint in releases})
     return live

@@ -58,18 +58,19 @@ def test_hosts_get_their_members_mode_and_each_nodes_state():
         MemberMode("127.0.1.2:2191", Mode.UNREACHABLE),
         MemberMode("127.0.1.3:2191", Mode.NOT_SERVING),
     ), nodes=(
-        NodeState("a", "127.0.1.1:11211", Registry.ONLINE, Process.RUNNING),
+        NodeState("a", "127.0.1.1:11211", Registry.ONLINE, Process.RUNNING, release="1.15.0-0123456789ab"),
         NodeState("a", "127.0.1.1:11212", Registry.OFFLINE, Process.STOPPED),
         NodeState("b", "127.0.1.2:11211", Registry.UNREGISTERED, Process.RUNNING),
     ))
     live = host_live_from_status(CLUSTER, status)
     assert live == {
-        "a": HostLive(MemberState.LEADER, {11211: NodeLiveState.ONLINE, 11212: NodeLiveState.STOPPED}),
+        "a": HostLive(MemberState.LEADER, {11211: NodeLiveState.ONLINE, 11212: NodeLiveState.STOPPED},
+                      {11211: "1.15.0-0123456789ab"}),
         "b": HostLive(MemberState.DOWN, {11211: NodeLiveState.NOT_JOINED}),
         "c": HostLive(MemberState.NO_QUORUM, {}),
         "d": HostLive(None, {11211: NodeLiveState.UNKNOWN}),  # not in the status: unknown, not offline
     }
-    assert live["a"].words() == ("leader", "online", "stopped")
+    assert live["a"].words() == ("leader", "online", "stopped", "1.15.0-0123456789ab")
 
 
 def test_without_an_ensemble_answer_members_are_unknown():

@@ -196,6 +196,24 @@ async def test_boxes_draw_each_live_state_as_symbol_word_and_colour():
         assert segment_colour(box, "online") != segment_colour(grid(app).box("cache002"), "stopped")
 
 
+async def test_each_node_shows_the_release_it_runs_and_the_filter_finds_it():
+    app = GridApp(cluster_of(THREE_HOSTS))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        upgrading = dict(LIVE, cache001=HostLive(MemberState.LEADER, {11211: NodeLiveState.ONLINE},
+                                                 {11211: "1.15.0-0123456789ab"}),
+                         cache003=HostLive(MemberState.FOLLOWER, {11211: NodeLiveState.ONLINE},
+                                           {11211: "1.15.0-ba9876543210"}))
+        grid(app).show_live(upgrading)
+        await pilot.pause()
+        first, second, third = (drawn_box(grid(app).box(name)) for name in ("cache001", "cache002", "cache003"))
+        assert "✓ online" in first and "1.15.0-0123456789ab" in first
+        assert "1.15.0-ba9876543210" in third and "1.15.0" not in second
+        await pilot.press("slash", *"ba98", "enter")
+        await pilot.pause()
+        assert [box.host.name for box in grid(app).boxes if box.display] == ["cache003"]
+
+
 async def test_a_live_update_redraws_only_the_boxes_that_changed():
     app = GridApp(cluster_of(THREE_HOSTS))
     async with app.run_test(size=SIZE) as pilot:

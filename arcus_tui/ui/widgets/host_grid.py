@@ -36,7 +36,7 @@ from textual.widgets import Input
 
 from arcus_tui.model import Cluster, Host
 from arcus_tui.monitor.feed import MonitorFeed
-from arcus_tui.monitor.host_live import (STATE_WIDTH, HostLive, MemberState, NodeLiveState, Tone,
+from arcus_tui.monitor.host_live import (RELEASE_WIDTH, STATE_WIDTH, HostLive, MemberState, NodeLiveState, Tone,
                                         host_live_from_status)
 from arcus_tui.monitor.snapshot import MonitorSnapshot
 
@@ -160,7 +160,11 @@ class HostBox(Widget, can_focus=True):
         state = row_state(row, self.live) if self.live is not None else None
         if state is not None:
             pad = self.text_width - len(row.text) + STATE_GAP
-            parts += [" " * pad, (f"{state.symbol} {state.value}", TONE_STYLES[state.tone])]
+            shown = f"{state.symbol} {state.value}"
+            parts += [" " * pad, (shown, TONE_STYLES[state.tone])]
+            release = self.live.release_text(row.port) if row.port is not None else ""
+            if release:  # which build the node runs: an upgrade half-way shows as mixed releases
+                parts += [" " * (STATE_WIDTH - len(shown) + STATE_GAP), (release, "$foreground-muted")]
         return Content.assemble(*parts)
 
     @property
@@ -251,7 +255,9 @@ class HostGrid(Vertical, can_focus=False):
         self.box_width = self._box_width()
 
     def _box_width(self) -> int:
-        widths = [self.text_width + (STATE_GAP + STATE_WIDTH if self.live else 0)]
+        releases = any(live.releases for live in self.live.values())
+        widths = [self.text_width + (STATE_GAP + STATE_WIDTH if self.live else 0)
+                  + (STATE_GAP + RELEASE_WIDTH if releases else 0)]
         widths += [len(host_title(box.host)) + 2 for box in self._boxes]
         if any(not box.rows for box in self._boxes):
             widths.append(len(EMPTY_TEXT))
@@ -345,9 +351,10 @@ class HostGrid(Vertical, can_focus=False):
 
     def show_live(self, live: Mapping[str, HostLive]) -> int:
         """Show each host's live state; only boxes whose state changed are redrawn (how many)."""
-        first = not self.live
+        had = (bool(self.live), any(known.releases for known in self.live.values()))
         self.live.update(live)
-        if first and self.live:  # room for the state column, once
+        if had != (bool(self.live), any(known.releases for known in self.live.values())):
+            # room for the state column, and for the release column once releases are known
             self.box_width = self._box_width()
             self.columns = self.column_width = 0
             if self.is_mounted:
