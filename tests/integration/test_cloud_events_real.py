@@ -265,7 +265,7 @@ def test_a_real_arcus_memcached_joining_leaving_and_rejoining(arcus_package, zk_
         assert arrived.empty()  # nothing online, nothing logged yet
         daemon = start(1)
         (joined,) = take(arrived, 1, "arcus-memcached joining")
-        assert (joined.kind, joined.address, joined.source) == (EventKind.JOINED, endpoint, Source.WATCH)
+        assert (joined.kind, joined.endpoint, joined.source) == (EventKind.JOINED, endpoint, Source.WATCH)
         assert joined.hostname  # its reverse-looked-up name, as it wrote it
         stop(daemon.pid)  # SIGTERM: it closes its session, ZooKeeper drops the entry at once
         daemon.wait(timeout=WAIT)
