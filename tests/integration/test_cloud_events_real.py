@@ -259,24 +259,22 @@ def test_a_real_arcus_memcached_joining_leaving_and_rejoining(arcus_package, zk_
 
     arrived: queue.Queue = queue.Queue()
     stream = CloudEventStream(zk_hosts, SERVICE, arrived.put, since_log=True)
-    daemon = None
+    daemons: list[subprocess.Popen] = []
     try:
         stream.start()
         assert arrived.empty()  # nothing online, nothing logged yet
-        daemon = start(1)
+        daemons.append(start(1))
         (joined,) = take(arrived, 1, "arcus-memcached joining")
         assert (joined.kind, joined.endpoint, joined.source) == (EventKind.JOINED, endpoint, Source.WATCH)
         assert joined.hostname  # its reverse-looked-up name, as it wrote it
-        stop(daemon.pid)  # SIGTERM: it closes its session, ZooKeeper drops the entry at once
-        daemon.wait(timeout=WAIT)
+        stop(daemons[0].pid)  # SIGTERM: it closes its session, ZooKeeper drops the entry at once
+        daemons[0].wait(timeout=WAIT)
         assert [(e.kind, e.endpoint) for e in take(arrived, 1, "arcus-memcached leaving")] == [
             (EventKind.LEFT, endpoint)]
-        daemon = start(2)
+        daemons.append(start(2))
         assert [(e.kind, e.endpoint) for e in take(arrived, 1, "arcus-memcached back")] == [
             (EventKind.REJOINED, endpoint)]
-    finally:
         stream.close()
-    try:
         history: queue.Queue = queue.Queue()
         later = CloudEventStream(zk_hosts, SERVICE, history.put, since_log=True)
         later.start()
@@ -286,10 +284,12 @@ def test_a_real_arcus_memcached_joining_leaving_and_rejoining(arcus_package, zk_
             (EventKind.JOINED, endpoint, Source.LOG, "join"), (EventKind.REJOINED, endpoint, Source.LOG, "join")]
         assert logged[0].at <= logged[1].at and abs(logged[1].at - time.time()) < 60
         assert history.empty()
-    finally:
-        if daemon is not None:
-            stop(daemon.pid)
-            daemon.wait(timeout=WAIT)
+    finally:  # whatever failed, every daemon this test started is stopped, by its PID
+        stream.close()
+        for daemon in daemons:
+            if daemon.poll() is None:
+                stop(daemon.pid)
+                daemon.wait(timeout=WAIT)
 
 
 async def test_the_events_tab_of_the_read_only_app_follows_a_node_and_a_client(zk_hosts, zk_client):
