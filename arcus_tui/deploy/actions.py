@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from arcus_tui.zk import paths
+from arcus_tui.zk.membership import describe_membership
 from arcus_tui.zk.registry import nodes_from_cluster_json
 
 
@@ -126,9 +127,8 @@ class EnsembleMembership:
     expected: tuple[tuple[int, str], ...]  # (myid, ip:quorum:election)
 
     def describe(self) -> list[str]:
-        servers = ", ".join(f"server.{myid}={address}" for myid, address in self.expected)
         return [f"ask each running member of {', '.join(self.members)} for its membership (`conf`): "
-                f"refuse unless it is {servers}"]
+                f"refuse unless it is {describe_membership(dict(self.expected))}"]
 
 
 @dataclass(frozen=True)

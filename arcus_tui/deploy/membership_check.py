@@ -19,6 +19,7 @@ from arcus_tui.zk.membership import MemberView, Membership, describe_membership,
 from arcus_tui.zk.session import RegistryError
 
 from .actions import EnsembleMembership
+from .zookeeper_config import server_address
 
 MANUAL_PROCEDURE = (
     "arcus-tui does not change the membership of a running ensemble. By hand, one member at a time: "
@@ -33,9 +34,7 @@ MANUAL_PROCEDURE = (
 
 def expected_membership(cluster: Cluster) -> dict[int, str]:
     """myid -> ip:quorum:election of the members the file runs, as its zoo.cfg lists them."""
-    settings = cluster.zookeeper
-    return {cluster.myid(host): f"{host.address}:{settings.quorum_port}:{settings.election_port}"
-            for host in cluster.zookeeper_hosts}
+    return {cluster.myid(host): server_address(cluster.zookeeper, host.address) for host in cluster.zookeeper_hosts}
 
 
 def membership_action(cluster: Cluster) -> EnsembleMembership:

@@ -246,9 +246,7 @@ def _zookeeper_steps(cluster: Cluster, homes: dict[str, str], quorum_timeout: fl
         ]
 
     def start(host):
-        pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
-        return [actions.RunCommand(recipes.zookeeper_start(host), unless=recipes.process_alive_test(pidfile),
-                                   already="ZooKeeper is running")]
+        return [zookeeper_start_action(host)]
 
     quorum = actions.WaitForQuorum(cluster.ensemble, quorum_timeout)
     return [
@@ -338,37 +336,52 @@ def setup_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
     return Plan(cluster, tuple(step for step in steps if step is not None), options)
 
 
-def _stop_node(node, pidfile: str) -> actions.RunCommand:
+def stop_node_action(node, pidfile: Optional[str] = None) -> actions.RunCommand:
+    """Stop one memcached node (SIGINT: it leaves cache_list first), unless it is not running."""
+    pidfile = pidfile or InstallLayout(node.host.install_dir).memcached_pidfile(node.port)
     return actions.RunCommand(recipes.memcached_stop(node), unless=recipes.process_gone_test(pidfile),
                               port=node.port, already=f"memcached :{node.port} is not running")
 
 
-def _retire_step(cluster: Cluster, retiring: tuple[str, ...]) -> Optional[Step]:
-    """Stop the nodes leaving the cloud, once register has unmapped them: a running node without
-    its mapping keeps serving until it stops, and one that is stopped first could not be put back
-    when the operator refuses the removal."""
+def zookeeper_start_action(host) -> actions.RunCommand:
+    pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
+    return actions.RunCommand(recipes.zookeeper_start(host), unless=recipes.process_alive_test(pidfile),
+                              already="ZooKeeper is running")
+
+
+def zookeeper_stop_action(host) -> actions.RunCommand:
+    pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
+    return actions.RunCommand(recipes.zookeeper_stop(host), unless=recipes.process_gone_test(pidfile),
+                              already="ZooKeeper is not running")
+
+
+def nodes_stop_step(cluster: Cluster, endpoints, step_id: StepId, title: str,
+                    depends_on: tuple = ()) -> Optional[Step]:
+    """One step stopping the memcached nodes `endpoints` (ip:port) on the cluster's hosts that
+    run them; None when there is none. (`shrink.retiring_nodes` keeps only nodes of known hosts.)"""
     by_address = {host.address: host for host in cluster.hosts}
     table: dict[str, list] = {}
-    for endpoint in retiring:
+    for endpoint in endpoints:
         address, _, port = endpoint.rpartition(":")
-        host = by_address[address]  # ValueError upstream: `shrink.retiring_nodes` keeps only known hosts
-        node = Node(host, int(port), cluster.memcached)
-        table.setdefault(host.name, []).append(_stop_node(node, InstallLayout(host.install_dir).memcached_pidfile(node.port)))
+        host = by_address[address]
+        table.setdefault(host.name, []).append(stop_node_action(Node(host, int(port), cluster.memcached)))
     if not table:
         return None
-    return Step(StepId.MEMCACHED_RETIRE, "Stop the nodes leaving the cloud",
-                {name: tuple(acts) for name, acts in table.items()}, (StepId.REGISTER,))
+    return Step(step_id, title, {name: tuple(acts) for name, acts in table.items()}, tuple(depends_on))
+
+
+def _retire_step(cluster: Cluster, retiring: tuple[str, ...]) -> Optional[Step]:
+    """Setup's way to shrink: the nodes leaving the cloud stop once register has unmapped them.
+    Register asks the removal then, during the run; a node stopped before that answer could not
+    be put back on a no. (The `remove` verb asks first, so it stops first: `deploy/shrink.py`.)"""
+    return nodes_stop_step(cluster, retiring, StepId.MEMCACHED_RETIRE, "Stop the nodes leaving the cloud",
+                           (StepId.REGISTER,))
 
 
 def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Plan:
     """The way back: stop memcached, unregister the service code, stop ZooKeeper."""
     options = options or PlanOptions()
-    stop_memcached = _per_node(cluster, _stop_node)
-
-    def stop_zookeeper_member(host):
-        pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
-        return [actions.RunCommand(recipes.zookeeper_stop(host),
-                                   unless=recipes.process_gone_test(pidfile), already="ZooKeeper is not running")]
+    stop_memcached = _per_node(cluster, stop_node_action)
 
     # Checked first, before anything stops: the ensemble may serve other service codes.
     members = cluster.zookeeper_hosts if options.stop_zookeeper else ()
@@ -383,6 +396,6 @@ def teardown_plan(cluster: Cluster, options: Optional[PlanOptions] = None) -> Pl
              per_host=False),
     ]
     if members:
-        steps.append(_hosts_step(StepId.ZOOKEEPER_STOP, "Stop ZooKeeper", stop_zookeeper_member,
+        steps.append(_hosts_step(StepId.ZOOKEEPER_STOP, "Stop ZooKeeper", lambda host: [zookeeper_stop_action(host)],
                                  members, [StepId.ENSEMBLE_UNSHARED, StepId.UNREGISTER]))
     return Plan(cluster, tuple(step for step in steps if step is not None), options)

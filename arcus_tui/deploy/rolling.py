@@ -28,7 +28,8 @@ from arcus_tui.zk.status import live_nodes
 
 from . import actions, recipes
 from .layout import InstallLayout
-from .plan import ENSEMBLE, Plan, PlanOptions, RollingStepId, Step, start_node_action
+from .plan import (ENSEMBLE, Plan, PlanOptions, RollingStepId, Step, start_node_action, stop_node_action,
+                   zookeeper_start_action, zookeeper_stop_action)
 from .registry_steps import ensemble_answers
 
 READ_TIMEOUT = 5.0  # s to connect for the one read of cache_list before a restart
@@ -132,7 +133,7 @@ def _batch_steps(cluster: Cluster, group: tuple[Node, ...], previous: Optional[R
     key = _id_part(group)
     per_host: dict[str, list] = {}
     for node in group:  # every stop of a host first, then its starts (which the runner runs together)
-        per_host.setdefault(node.host.name, []).append(_stop_node(node))
+        per_host.setdefault(node.host.name, []).append(stop_node_action(node))
     for node in group:
         per_host[node.host.name].append(start_node_action(cluster, node, options.join_timeout))
     restart = Step(RollingStepId(f"restart-{key}"), f"Restart {names}",
@@ -143,13 +144,6 @@ def _batch_steps(cluster: Cluster, group: tuple[Node, ...], previous: Optional[R
     check = Step(RollingStepId(f"serves-{key}"), f"{names} serve{'s' if len(group) == 1 else ''} again",
                  {ENSEMBLE: (serve,)}, depends_on=(restart.id,), per_host=False)
     return restart, check
-
-
-def _stop_node(node: Node) -> actions.RunCommand:
-    pidfile = InstallLayout(node.host.install_dir).memcached_pidfile(node.port)
-    # A node found stopped is simply started: the restart leaves it running either way.
-    return actions.RunCommand(recipes.memcached_stop(node), unless=recipes.process_gone_test(pidfile),
-                              port=node.port, already=f"memcached :{node.port} is not running")
 
 
 def _names(group: Sequence[Node]) -> str:
@@ -213,13 +207,7 @@ def member_order(cluster: Cluster, modes: dict[str, Mode]) -> list[Host]:
 def _member_steps(cluster: Cluster, host: Host, modes: dict[str, Mode], previous: Optional[RollingStepId],
                   options: PlanOptions) -> tuple[Step, Step]:
     member = _member(cluster, host)
-    pidfile = InstallLayout(host.install_dir).zookeeper_pidfile
-    restart_actions = (
-        actions.RunCommand(recipes.zookeeper_stop(host), unless=recipes.process_gone_test(pidfile),
-                           already="ZooKeeper is not running"),
-        actions.RunCommand(recipes.zookeeper_start(host), unless=recipes.process_alive_test(pidfile),
-                           already="ZooKeeper is running"),
-    )
+    restart_actions = (zookeeper_stop_action(host), zookeeper_start_action(host))
     mode = modes.get(member, Mode.UNREACHABLE).value
     key = re.sub(r"[^0-9A-Za-z.]+", "-", member)
     restart = Step(RollingStepId(f"restart-zk-{key}"), f"Restart ZooKeeper {member} ({mode})",

@@ -1,11 +1,12 @@
-"""Shrinking a live cloud: the leaving nodes stop, then their mappings go.
+"""Shrinking a live cloud with `remove`: the leaving nodes stop, then their mappings go.
 
-Order matters. A node whose mapping is deleted while it runs stays in `cache_list` and
-keeps taking keys, so the nodes stop first (SIGINT: arcus-memcached leaves ZooKeeper
-before it exits and clients rehash its keys onto the rest). Only when every leaving
-node has stopped is the smaller file registered: one transaction deletes their mappings
-and rewrites the service's cluster JSON, keeping its `created`. The nodes that stay are
-not touched.
+The operator has agreed to the removal before anything runs, so the nodes stop first
+(SIGINT: arcus-memcached leaves ZooKeeper before it exits and clients rehash its keys onto
+the rest); a host that leaves the file entirely can only be reached this way, with the
+file as it was. Only when every leaving node has stopped is the smaller file registered:
+one transaction deletes their mappings and rewrites the service's cluster JSON, keeping its
+`created`. The nodes that stay are not touched. (Setup on a smaller file shrinks too, in
+the other order, because it asks during the run: `plan._retire_step`.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from arcus_tui.model import Cluster
 
-from .plan import Plan, PlanOptions, StepId, setup_plan, teardown_plan
+from .plan import Plan, PlanOptions, StepId, nodes_stop_step, setup_plan
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,10 @@ def shrink(cluster: Cluster, smaller: Cluster, options: PlanOptions = PlanOption
     leaving = tuple(node.endpoint for node in cluster.nodes() if node.endpoint not in staying)
     if not leaving:
         raise ValueError("no node leaves")
-    stop = teardown_plan(cluster, options).subset({StepId.MEMCACHED_STOP})
-    stop = replace(stop, steps=tuple(_only(step, cluster, set(leaving)) for step in stop.steps))
+    stop = Plan(cluster, (nodes_stop_step(cluster, leaving, StepId.MEMCACHED_STOP, "Stop the leaving nodes"),),
+                options)
     register = setup_plan(smaller, replace(options, allowed_removals=frozenset(leaving))).subset({StepId.REGISTER})
     return Shrink(leaving, stop, register)
-
-
-def _only(step, cluster: Cluster, endpoints: set[str]):
-    table = {target: tuple(action for action in acts
-                           if f"{cluster.host(target).address}:{action.port}" in endpoints)
-             for target, acts in step.actions.items()}
-    return replace(step, actions={target: acts for target, acts in table.items() if acts})
 
 
 def retiring_nodes(cluster: Cluster, diff) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -41,10 +41,14 @@ def render_zoo_cfg(
         ("minSessionTimeout", settings.min_session_timeout),
         ("maxSessionTimeout", settings.max_session_timeout),
     ]
-    entries += [(f"server.{myid}", f"{address}:{settings.quorum_port}:{settings.election_port}")
-                for myid, address in servers]
+    entries += [(f"server.{myid}", server_address(settings, address)) for myid, address in servers]
     entries += list(extra.items())
     return "\n".join([HEADER] + [f"{key}={properties_value(value)}" for key, value in entries]) + "\n"
+
+
+def server_address(settings: ZooKeeperSettings, address: str) -> str:
+    """A member as a `server.N` line names it: `address:quorum port:election port`."""
+    return f"{address}:{settings.quorum_port}:{settings.election_port}"
 
 
 def properties_value(value: object) -> str:

@@ -55,3 +55,7 @@ def positive(convert: Callable[[str], float], what: str, *, limit: float = float
 
 positive_seconds = positive(float, "a positive number of seconds")
 batch_size = positive(int, "a number of nodes (1 or more)")
+
+
+def add_batch_option(parser, help: str = "nodes restarted together (default 1)") -> None:
+    parser.add_argument("--batch", type=batch_size, default=1, metavar="N", help=help)

@@ -51,7 +51,7 @@ STOP_STEPS = {
 }
 
 
-def _common_options(parser, *, confirm_flag: bool = True) -> None:
+def common_options(parser, *, confirm_flag: bool = True) -> None:
     add_cluster_argument(parser)
     parser.add_argument("--ssh-dir", type=Path, default=None,
                         help="gateway key, known_hosts and ssh config directory (default ~/.ssh)")
@@ -68,14 +68,14 @@ def _common_options(parser, *, confirm_flag: bool = True) -> None:
 
 def add_parser(subparsers) -> None:
     setup = subparsers.add_parser("setup", help="the whole guided setup, from the SSH key to every node online")
-    _common_options(setup)
+    common_options(setup)
     setup.add_argument("--password-file", metavar="F", help="SSH password for copying the key (first line of F)")
     add_key_type_argument(setup)
     setup.set_defaults(run=run_setup)
 
     for verb, steps, text in (("start", START_STEPS, "start"), ("stop", STOP_STEPS, "stop")):
         parser = subparsers.add_parser(verb, help=f"{text} ZooKeeper and/or memcached (all hosts, one host or one node)")
-        _common_options(parser)
+        common_options(parser)
         parser.add_argument("role", nargs="?", choices=ROLES, default="all")
         parser.add_argument("--host", action="append", metavar="NAME", help="only this host (repeatable)")
         parser.add_argument("--node", metavar="IP:PORT", help="only this memcached node (nothing else)")
@@ -87,23 +87,21 @@ def add_parser(subparsers) -> None:
     register = subparsers.add_parser(
         "register", help="create /arcus if needed and register the service code (shows what changes; "
                          "asks you to type the service code before removing a registered node)")
-    _common_options(register)
+    common_options(register)
     register.set_defaults(run=run_register)
 
     unregister = subparsers.add_parser("unregister", help="remove the service code from ZooKeeper")
-    _common_options(unregister)
+    common_options(unregister)
     unregister.add_argument("--stop-nodes", action="store_true", help="stop the service's memcached nodes first")
     unregister.set_defaults(run=run_unregister)
 
 
-def _runner_options(args, ask_password=None) -> RunnerOptions:
+def runner_options(args, ask_password=None) -> RunnerOptions:
     paths = SshPaths.under(args.ssh_dir) if args.ssh_dir else SshPaths()
     return RunnerOptions(ssh_paths=paths, on_unknown_host_key=host_key_asker_for(args),
                          ask_password=ask_password, limits=Limits(command_timeout=args.command_timeout))
 
 
-common_options = _common_options  # public for the other verbs that run plans (restart)
-runner_options = _runner_options
 
 MAX_RETRIES = 3
 
@@ -188,7 +186,7 @@ def run_setup(args) -> int:
     plan = setup_plan(cluster, PlanOptions(key_type=args.key_type, quorum_timeout=args.timeout,
                                            online_timeout=args.timeout, retiring=retiring,
                                            **_register_consent(args)))
-    return execute(cluster, plan, _runner_options(args, ask), "setup")
+    return execute(cluster, plan, runner_options(args, ask), "setup")
 
 
 def _register_consent(args) -> dict:
@@ -232,7 +230,7 @@ def run_start(args) -> int:
     if not args.yes and not confirm("Start these processes? [y/N]"):
         print("not confirmed (pass --yes)", file=sys.stderr)
         return EXIT_USAGE
-    return execute(cluster, plan, _runner_options(args), "start")
+    return execute(cluster, plan, runner_options(args), "start")
 
 
 def run_stop(args) -> int:
@@ -251,7 +249,7 @@ def run_stop(args) -> int:
     if not args.yes and not confirm("Stop these processes? [y/N]"):
         print("not confirmed (pass --yes)", file=sys.stderr)
         return EXIT_USAGE
-    return execute(cluster, plan, _runner_options(args), "stop")
+    return execute(cluster, plan, runner_options(args), "stop")
 
 
 def _shared_ensemble(cluster: Cluster) -> Optional[str]:
@@ -270,7 +268,7 @@ def run_register(args) -> int:
         return EXIT_USAGE
     plan = setup_plan(cluster, PlanOptions(**_register_consent(args))).subset(
         {StepId.ZOOKEEPER_INIT, StepId.REGISTER})
-    return execute(cluster, plan, _runner_options(args), "register")
+    return execute(cluster, plan, runner_options(args), "register")
 
 
 def run_unregister(args) -> int:
@@ -285,4 +283,4 @@ def run_unregister(args) -> int:
                                     f"Type '{expected}' to go on:", expected=expected):
         print(f"not confirmed: type '{expected}' or pass --yes", file=sys.stderr)
         return EXIT_USAGE
-    return execute(cluster, plan, _runner_options(args), "unregister")
+    return execute(cluster, plan, runner_options(args), "unregister")

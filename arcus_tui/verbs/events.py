@@ -24,7 +24,7 @@ from arcus_tui.zk.client_list import ClientList, read_client_list
 from arcus_tui.zk.session import RegistryError, RegistrySession
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .common import add_cluster_argument, load_or_report
+from .common import add_cluster_argument, load_or_report, positive_seconds
 
 WAIT_STEP = 0.5
 """Seconds `--follow` waits for an event at a time, so Ctrl-C and `--for` are seen soon."""
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
     events = subparsers.add_parser("events", help="nodes that joined, left or rejoined the service (read-only)")
     add_cluster_argument(events)
     events.add_argument("--follow", "-f", action="store_true", help="keep printing events until Ctrl-C")
-    events.add_argument("--for", dest="duration", type=float, metavar="SECONDS",
+    events.add_argument("--for", dest="duration", type=positive_seconds, metavar="SECONDS",
                         help="with --follow: stop after this many seconds")
     events.add_argument("--since-log", action="store_true",
                         help="start with the joins logged in /arcus/cache_server_log (newest --limit)")
@@ -64,8 +64,8 @@ def _print(events: Sequence[CloudEvent], as_json: bool) -> None:
 def _checked(args) -> Optional[str]:
     if args.limit < 0:
         return "--limit must be 0 or more"
-    if args.duration is not None and (args.duration <= 0 or not args.follow):
-        return "--for needs --follow and a number of seconds above 0"
+    if args.duration is not None and not args.follow:
+        return "--for needs --follow"
     return None
 
 

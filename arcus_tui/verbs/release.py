@@ -20,7 +20,7 @@ from arcus_tui.model import Cluster
 from arcus_tui.ssh.paths import SshPaths
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .common import add_cluster_argument, batch_size, load_or_report
+from .common import add_batch_option, add_cluster_argument, load_or_report
 from .console import add_host_key_options, confirm, host_key_asker_for, print_effects
 from .deploy import common_options, execute, runner_options
 
@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
             ("rollback", run_rollback, "make the previous release current again on every host")):
         parser = subparsers.add_parser(verb, help=f"{text}, and restart the nodes onto it a batch at a time")
         common_options(parser)
-        _batch_option(parser)
+        add_batch_option(parser)
         parser.set_defaults(run=run)
 
     releases = subparsers.add_parser("releases", help="per host the releases present (current, previous) "
@@ -45,11 +45,6 @@ def add_parser(subparsers) -> None:
     releases.add_argument("--timeout", type=float, default=READ_TIMEOUT,
                           help=f"seconds per host (default {READ_TIMEOUT:g})")
     releases.set_defaults(run=run_releases)
-
-
-def _batch_option(parser) -> None:
-    parser.add_argument("--batch", type=batch_size, default=1, metavar="N",
-                        help="nodes restarted together (default 1)")
 
 
 def _read(cluster: Cluster, args, timeout: float = READ_TIMEOUT) -> CloudReleases:

@@ -15,7 +15,7 @@ from arcus_tui.deploy.plan import PlanOptions
 from arcus_tui.deploy.rolling import RollingRefused, live_memcached_rolling_plan, order_lines, zookeeper_rolling_plan
 
 from . import EXIT_USAGE
-from .common import batch_size, load_or_report
+from .common import add_batch_option, load_or_report
 from .console import confirm, print_effects
 from .deploy import common_options, execute, runner_options
 
@@ -30,8 +30,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("--rolling", action="store_true",
                         help="required: restart one batch at a time and stop at the first that does not come back")
-    parser.add_argument("--batch", type=batch_size, default=1, metavar="N",
-                        help="memcached: nodes restarted together (default 1); with --by-host, hosts")
+    add_batch_option(parser, "memcached: nodes restarted together (default 1); with --by-host, hosts")
     parser.add_argument("--by-host", action="store_true", help="memcached: a host's nodes go down together")
     parser.add_argument("--node", action="append", metavar="IP:PORT",
                         help="memcached: only this node (repeatable); the order stays the cluster file's")

@@ -14,14 +14,14 @@ from arcus_tui.model.edit import ClusterDocument, EditError, remove_host, remove
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .console import confirm, print_effects
-from .deploy import _common_options, _runner_options, execute
+from .deploy import common_options, runner_options, execute
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "remove", help="shrink a live cloud: stop nodes (or a host's nodes), remove their mappings in one "
                        "transaction and write the file without them (asks you to type the service code)")
-    _common_options(parser)
+    common_options(parser)
     parser.add_argument("--node", action="append", default=[], metavar="IP:PORT", help="a leaving node (repeatable)")
     parser.add_argument("--host", action="append", default=[], metavar="NAME",
                         help="a leaving host: all its memcached nodes (repeatable)")
@@ -80,7 +80,7 @@ def run_remove(args) -> int:
                                     expected=expected):
         print(f"not confirmed: type '{expected}' or pass --yes", file=sys.stderr)
         return EXIT_USAGE
-    options = _runner_options(args)
+    options = runner_options(args)
     if execute(cluster, plans.stop, options, "remove") != EXIT_OK:
         print("not every leaving node stopped: no mapping was removed; run the same command again", file=sys.stderr)
         return EXIT_FAILED
