@@ -22,8 +22,8 @@ GRID_EDITS = frozenset(
 )
 """The Grid's layout edits and save."""
 
-RUNS = frozenset({"start", "retry", "teardown"})
-"""The Setup tab's runs: each changes servers and znodes."""
+RUNS = frozenset({"start", "retry", "teardown", "rolling_memcached", "rolling_zookeeper"})
+"""The Setup tab's runs (setup, retry, teardown, the rolling restarts): each changes servers and znodes."""
 
 CANCEL_RUN = "cancel_run"
 """Stops the run in progress."""

@@ -21,8 +21,6 @@ from .screens.confirm_setup import ConfirmSetupScreen
 if TYPE_CHECKING:
     from .panes.setup import SetupPane
 
-ROLLING_ACTIONS = {"rolling_memcached": "memcached", "rolling_zookeeper": "zookeeper"}
-"""Pane action -> the role it restarts."""
 ROLLING_KINDS = {"memcached": "rolling-memcached", "zookeeper": "rolling-zookeeper"}
 """The run kinds (`RunState.kind`, the audit trail's name)."""
 ROLLING_KEYS = {"rolling-memcached": "R", "rolling-zookeeper": "Z"}
@@ -41,7 +39,7 @@ def start_rolling(pane: "SetupPane", role: str) -> None:
     """Build the plan, show its order, and run it once the operator says y."""
     if pane.cluster is None:
         return
-    if not pane.allowed("start", "Restarting"):
+    if not pane.allowed(f"rolling_{role}", "Restarting"):
         return
     pane.run_worker(_ask_and_run(pane, role), group="rolling-plan", exclusive=True, exit_on_error=False)
 

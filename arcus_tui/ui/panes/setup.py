@@ -41,7 +41,7 @@ from arcus_tui.text import printable_lines
 
 from ..context import AppContext
 from ..gate import CANCEL_RUN, RUNS, Gate
-from ..rolling_restart import ROLLING_ACTIONS, ROLLING_KEYS, start_rolling
+from ..rolling_restart import ROLLING_KEYS, start_rolling
 from ..runs import CANCELLED as CANCELLED_MESSAGE, KIND_TITLES, RunController, RunState
 from ..screens.confirm_setup import ConfirmSetupScreen
 from ..screens.confirm_teardown import ConfirmTeardownScreen
@@ -199,8 +199,6 @@ class SetupPane(Vertical):
         return Gate(read_only=self.context.read_only, running=self.running)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
-        if action in ROLLING_ACTIONS:
-            action = "start"  # a rolling restart changes servers as a setup does: the same gate
         if action in RUNS and self.cluster is None:
             return None  # shown, but off: nothing to run
         allowed = self.gate.check(action)
@@ -373,7 +371,7 @@ class SetupPane(Vertical):
 
     def _sync_controls(self) -> None:
         """Buttons follow the same gate as the keys."""
-        for action in RUNS:
+        for action in ("start", "retry", "teardown"):  # the runs that have a button
             self.query_one(f"#setup-{action}", Button).disabled = self.check_action(action, ()) is not True
         self.refresh_bindings()
 
